@@ -1,0 +1,161 @@
+"""The array backend: the only module that knows about NumPy *and* CuPy.
+
+Device code (the Tensor, every op, layer and optimizer) never imports an array library.
+It asks this module for the array module of the arrays it was given::
+
+    xp = backend.get_array_module(x)      # numpy for host arrays, cupy for GPU arrays
+    y = xp.maximum(x, 0)
+
+so the same line runs on the CPU and on the GPU. CuPy is imported lazily, the first time a
+GPU is asked for: minicnn imports and runs on machines without it.
+
+Devices are named ``"cpu"`` and ``"cuda"`` (``"cuda:0"`` is accepted and means ``"cuda"``).
+Each device has one seeded random generator; ``manual_seed(seed)`` reseeds them all.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy
+
+DEVICES = ("cpu", "cuda")
+
+# dtypes are plain NumPy dtypes; CuPy uses the same objects.
+float16 = numpy.float16
+float32 = numpy.float32
+float64 = numpy.float64
+int32 = numpy.int32
+int64 = numpy.int64
+uint8 = numpy.uint8
+bool_ = numpy.bool_
+
+
+@functools.cache
+def _cupy() -> Any | None:
+    """Import CuPy once; ``None`` when it is missing or no GPU can be used."""
+    try:
+        import cupy
+    except ImportError:
+        return None
+    try:
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return None
+    except Exception:  # CuPy installed but no driver or no device
+        return None
+    return cupy
+
+
+def cuda_available() -> bool:
+    """Whether CuPy is installed and a CUDA device can be used."""
+    return _cupy() is not None
+
+
+def normalize_device(device: str | None) -> str:
+    """Return ``"cpu"`` or ``"cuda"`` for a device name, raising a clear error otherwise."""
+    if device is None:
+        return "cpu"
+    name = str(device).lower()
+    if name.startswith("cuda"):
+        if name not in ("cuda", "cuda:0"):
+            raise ValueError(f"minicnn uses one GPU, named 'cuda' or 'cuda:0'; got {device!r}")
+        name = "cuda"
+    if name not in DEVICES:
+        raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
+    if name == "cuda" and not cuda_available():
+        raise RuntimeError(
+            "device 'cuda' was requested but CuPy with a usable GPU is not available "
+            "(install minicnn[cuda] on a machine with an NVIDIA GPU)"
+        )
+    return name
+
+
+def xp_for(device: str) -> Any:
+    """The array module (numpy or cupy) that holds arrays on ``device``."""
+    return _cupy() if normalize_device(device) == "cuda" else numpy
+
+
+def _is_cupy_array(array: Any) -> bool:
+    cupy = _cupy() if type(array).__module__.startswith("cupy") else None
+    return cupy is not None and isinstance(array, cupy.ndarray)
+
+
+def get_array_module(*arrays: Any) -> Any:
+    """The array module of the given arrays: cupy if any of them lives on the GPU, else numpy."""
+    for array in arrays:
+        if _is_cupy_array(array):
+            return _cupy()
+    return numpy
+
+
+def device_of(array: Any) -> str:
+    """``"cuda"`` for a CuPy array, ``"cpu"`` for anything else."""
+    return "cuda" if _is_cupy_array(array) else "cpu"
+
+
+def asarray(data: Any, dtype: Any = None, device: str = "cpu") -> Any:
+    """Convert ``data`` (a list, scalar, NumPy or CuPy array) to an array on ``device``."""
+    device = normalize_device(device)
+    if device == "cuda":
+        return _cupy().asarray(data, dtype=dtype)
+    return numpy.asarray(to_host(data) if _is_cupy_array(data) else data, dtype=dtype)
+
+
+def to_device(array: Any, device: str) -> Any:
+    """Move an array to ``device`` (no copy when it is already there)."""
+    return asarray(array, device=device)
+
+
+def to_host(array: Any) -> numpy.ndarray:
+    """A NumPy copy (or view) of an array, for host-only code: plots, files, metrics."""
+    if _is_cupy_array(array):
+        return array.get()
+    return numpy.asarray(array)
+
+
+def scatter_add(target: Any, index: Any, values: Any) -> None:
+    """``target[index] += values`` in place, adding repeated indices up (unlike ``+=``)."""
+    if _is_cupy_array(target):
+        import cupyx
+
+        cupyx.scatter_add(target, index, values)
+    else:
+        numpy.add.at(target, index, values)
+
+
+# --- random generators, one per device -------------------------------------------------------
+
+_generators: dict[str, Any] = {}
+_seed = 0
+
+
+def default_generator(device: str = "cpu") -> Any:
+    """The seeded random generator of a device (a ``numpy.random.Generator`` on the CPU)."""
+    device = normalize_device(device)
+    if device not in _generators:
+        xp = xp_for(device)
+        _generators[device] = xp.random.default_rng(_seed)
+    return _generators[device]
+
+
+def manual_seed(seed: int) -> None:
+    """Reseed the random generator of every device, as ``torch.manual_seed`` does."""
+    global _seed
+    _seed = int(seed)
+    _generators.clear()
+
+
+def get_rng_state() -> dict:
+    """The CPU generator's state as a JSON-serialisable dict (for training checkpoints)."""
+    return default_generator("cpu").bit_generator.state
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore the CPU generator's state saved by :func:`get_rng_state`."""
+    default_generator("cpu").bit_generator.state = state
+
+
+def array_to_string(array: Any, prefix: str) -> str:
+    """Format an array's values the way NumPy prints them, aligned after ``prefix``."""
+    return numpy.array2string(to_host(array), separator=", ", prefix=prefix)

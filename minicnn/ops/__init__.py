@@ -1,0 +1,1 @@
+"""Every differentiable op of minicnn, one ``Function`` each, grouped by kind."""
