@@ -122,7 +122,9 @@ class Pad(Function):
             raise ValueError(f"pad {self.pad} pads {pairs} dimensions of a {x.ndim}-d tensor")
         widths = [(0, 0)] * (x.ndim - pairs)
         widths += [(self.pad[2 * i], self.pad[2 * i + 1]) for i in reversed(range(pairs))]
-        self.crop = tuple(slice(before, before + n) for (before, _), n in zip(widths, x.shape))
+        self.crop = tuple(
+            slice(before, before + n) for (before, _), n in zip(widths, x.shape, strict=True)
+        )
         xp = backend.get_array_module(x)
         return xp.pad(x, widths, mode="constant", constant_values=self.value)
 
