@@ -119,9 +119,9 @@ class Function:
         outputs = output if isinstance(output, tuple) else (output,)
         if record:
             self.inputs = tensors
+            self._saved = set(vars(self)) - attributes_before  # what forward kept for backward
             self._output_meta = [(o.shape, o.dtype) for o in outputs]
             self._output_hooks: dict[int, list[Callable]] = {}
-            self._saved = set(vars(self)) - attributes_before - {"inputs", "_output_hooks"}
         results = tuple(
             Tensor._from_op(o, self if record else None, i) for i, o in enumerate(outputs)
         )

@@ -78,9 +78,11 @@ def gradcheck(
 
     for i in checked:
         x = inputs[i]
-        analytic = backend.to_host(x.grad.data if x.grad is not None else x.data * 0)
-        numerical = analytic * 0.0
-        x.data = backend.get_array_module(x.data).ascontiguousarray(x.data)
+        shape = x.shape
+        analytic = numpy.zeros(shape) if x.grad is None else backend.to_host(x.grad.data)
+        numerical = numpy.zeros(shape)
+        if not x.data.flags.c_contiguous:
+            x.data = x.data.copy()
         flat = x.data.reshape(-1)  # a view of a contiguous array: writing it perturbs x
         with no_grad():
             for j in range(flat.size):
@@ -90,7 +92,7 @@ def gradcheck(
                 flat[j] = original - eps
                 minus = _projected(_outputs(fn, inputs), upstream)
                 flat[j] = original
-                numerical.reshape(-1)[j] = (plus - minus) / (2 * eps)
+                numerical.flat[j] = (plus - minus) / (2 * eps)
         error = abs(analytic - numerical)
         bad = error > atol + rtol * abs(numerical)
         if bad.any():

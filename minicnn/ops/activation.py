@@ -1,0 +1,289 @@
+"""Activation functions: relu, leaky_relu, elu, gelu, sigmoid, tanh, softmax, log_softmax.
+
+Every op here is elementwise (or, for the softmaxes, works along one dimension), so the
+gradient has the shape of the input: ``dx = g * f'(x)``. In every docstring ``g`` is the
+gradient of the loss with respect to the output ``y``.
+
+NumPy has no ``erf``, which the exact GELU needs, so this module carries a vectorised one:
+W. J. Cody's rational Chebyshev approximations (Math. Comp. 23, 1969; the CALERF routine of
+SPECFUN), accurate to about 1e-16 relative in float64 on the whole real line.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .. import backend
+from ..autograd import Function
+from ..tensor import Tensor, as_tensor
+from . import math as M
+
+# --- erf and erfc (Cody 1969) ----------------------------------------------------------------
+# Three ranges of y = |x|, each with its own rational function:
+#   y < 0.5:      erf(x)  = x * R1(x^2)
+#   0.5 <= y < 4: erfc(y) = exp(-y^2) * R2(y)
+#   y >= 4:       erfc(y) = exp(-y^2) / y * (1/sqrt(pi) - R3(1/y^2) / y^2)
+# exp(-y^2) is computed as exp(-a^2) * exp(-(y-a)(y+a)) with a = y rounded down to 1/16, so
+# that the rounding error of y^2 is not amplified by the steep exponential.
+_A = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02)
+_A += (3.20937758913846947e03, 1.85777706184603153e-1)
+_B = (2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03)
+_B += (2.84423683343917062e03,)
+_C = (5.64188496988670089e-1, 8.88314979438837594e00, 6.61191906371416295e01)
+_C += (2.98635138197400131e02, 8.81952221241769090e02, 1.71204761263407058e03)
+_C += (2.05107837782607147e03, 1.23033935479799725e03, 2.15311535474403846e-8)
+_D = (1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02)
+_D += (1.62138957456669019e03, 3.29079923573345963e03, 4.36261909014324716e03)
+_D += (3.43936767414372164e03, 1.23033935480374942e03)
+_P = (3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1)
+_P += (1.60837851487422766e-2, 6.58749161529837803e-4, 1.63153871373020978e-2)
+_Q = (2.56852019228982242e00, 1.87295284992346725e00, 5.27905102951428412e-1)
+_Q += (6.05183413124413191e-2, 2.33520497626869185e-3)
+_SQRT_1_PI = 5.6418958354775628695e-1  # 1 / sqrt(pi)
+
+
+def _erf_small(x: Any) -> Any:
+    """erf(x) for |x| < 0.5."""
+    z = x * x
+    num, den = _A[4] * z, z
+    for a, b in zip(_A[:3], _B[:3], strict=True):
+        num, den = (num + a) * z, (den + b) * z
+    return x * (num + _A[3]) / (den + _B[3])
+
+
+def _exp_minus_square(xp: Any, y: Any) -> Any:
+    """exp(-y^2), split as exp(-a^2) exp(-(y - a)(y + a)) with a = floor(16 y) / 16."""
+    a = xp.trunc(y * 16) / 16
+    return xp.exp(-a * a) * xp.exp(-(y - a) * (y + a))
+
+
+def _erfc_large(xp: Any, y: Any) -> Any:
+    """erfc(y) for y >= 0.5."""
+    mid = xp.minimum(y, 4)  # each branch sees only arguments in its own range
+    num, den = _C[8] * mid, mid
+    for c, d in zip(_C[:7], _D[:7], strict=True):
+        num, den = (num + c) * mid, (den + d) * mid
+    r_mid = (num + _C[7]) / (den + _D[7])
+
+    big = xp.clip(y, 4, 40)  # erfc(40) underflows to 0: clipping avoids inf - inf
+    z = 1 / (big * big)
+    num, den = _P[5] * z, z
+    for p, q in zip(_P[:4], _Q[:4], strict=True):
+        num, den = (num + p) * z, (den + q) * z
+    r_big = (_SQRT_1_PI - z * (num + _P[4]) / (den + _Q[4])) / big
+
+    y = xp.minimum(y, 40)
+    return _exp_minus_square(xp, y) * xp.where(y < 4, r_mid, r_big)
+
+
+def erf(x: Any) -> Any:
+    """The error function of a raw array, elementwise (Cody's approximation, see the top)."""
+    xp = backend.get_array_module(x)
+    y = xp.abs(x)
+    small = _erf_small(xp.clip(x, -0.5, 0.5))
+    large = 1 - _erfc_large(xp, xp.maximum(y, 0.5))
+    return xp.where(y < 0.5, small, xp.copysign(large, x)).astype(x.dtype, copy=False)
+
+
+def erfc(x: Any) -> Any:
+    """The complementary error function 1 - erf(x) of a raw array, accurate in both tails."""
+    xp = backend.get_array_module(x)
+    small = 1 - _erf_small(xp.clip(x, -0.5, 0.5))
+    tail = _erfc_large(xp, xp.maximum(xp.abs(x), 0.5))
+    large = xp.where(x > 0, tail, 2 - tail)
+    return xp.where(xp.abs(x) < 0.5, small, large).astype(x.dtype, copy=False)
+
+
+# --- Functions -------------------------------------------------------------------------------
+
+
+class ReLU(Function):
+    """y = max(x, 0);  dx = g where x > 0, else 0 (0 at x = 0, as PyTorch). Shapes: any."""
+
+    def forward(self, x: Any) -> Any:
+        self.positive = x > 0
+        return backend.get_array_module(x).maximum(x, 0)
+
+    def backward(self, g: Any) -> Any:
+        return g * self.positive
+
+
+class LeakyReLU(Function):
+    """y = x if x > 0 else s x;  dx = g if x > 0 else s g (s = negative_slope). Shapes: any."""
+
+    def __init__(self, negative_slope: float = 0.01):
+        self.slope = negative_slope
+
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        self.positive = x > 0
+        return xp.where(self.positive, x, x * self.slope)
+
+    def backward(self, g: Any) -> Any:
+        xp = backend.get_array_module(g)
+        return xp.where(self.positive, g, g * self.slope)
+
+
+class ELU(Function):
+    """y = x if x > 0 else alpha (e^x - 1);  dx = g if x > 0 else g (y + alpha). Shapes: any."""
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = alpha
+
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        self.positive = x > 0
+        negative = self.alpha * xp.expm1(xp.minimum(x, 0))  # no overflow for large x
+        self.y = xp.where(self.positive, x, negative)
+        return self.y
+
+    def backward(self, g: Any) -> Any:
+        xp = backend.get_array_module(g)
+        return xp.where(self.positive, g, g * (self.y + self.alpha))
+
+
+class GELU(Function):
+    """y = x Phi(x), Phi the standard normal CDF;  dx = g (Phi(x) + x phi(x)). Shapes: any.
+
+    Exact: Phi(x) = erfc(-x / sqrt 2) / 2 and phi(x) = exp(-x^2 / 2) / sqrt(2 pi).
+    ``approximate="tanh"``: Phi(x) ~ (1 + t) / 2 with t = tanh(u), u = k (x + c x^3),
+    k = sqrt(2/pi), c = 0.044715, so dx = g ((1 + t) / 2 + x (1 - t^2) k (1 + 3 c x^2) / 2).
+    """
+
+    _K = math.sqrt(2 / math.pi)
+    _C = 0.044715
+
+    def __init__(self, approximate: str = "none"):
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        self.x = x
+        if self.approximate == "tanh":
+            xc = xp.clip(x, -50, 50)  # tanh(u) is exactly +-1 beyond; avoids overflow of x^3
+            self.t = xp.tanh(self._K * (xc + self._C * xc * xc * xc))
+            return 0.5 * x * (1 + self.t)
+        self.cdf = 0.5 * erfc(-x * (1 / math.sqrt(2)))
+        return x * self.cdf
+
+    def backward(self, g: Any) -> Any:
+        xp = backend.get_array_module(g)
+        xc = xp.clip(self.x, -50, 50)  # the terms below are exactly 0 beyond (x^2 overflows)
+        if self.approximate == "tanh":
+            t = self.t
+            slope = 0.5 * (1 + t) + 0.5 * xc * (1 - t * t) * self._K * (1 + 3 * self._C * xc * xc)
+            return g * slope
+        pdf = xp.exp(-0.5 * xc * xc) * (1 / math.sqrt(2 * math.pi))
+        return g * (self.cdf + xc * pdf)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + e^-x);  dx = g y (1 - y). Shapes: any.
+
+    Computed from e = exp(-|x|) <= 1, which never overflows: y = 1 / (1 + e) for x >= 0 and
+    y = e / (1 + e) for x < 0.
+    """
+
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        e = xp.exp(-xp.abs(x))
+        self.y = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        return self.y
+
+    def backward(self, g: Any) -> Any:
+        return g * self.y * (1 - self.y)
+
+
+class Softmax(Function):
+    """y_i = exp(x_i) / sum_j exp(x_j) along ``dim``;  dx = y (g - sum_j g_j y_j). Shapes: any.
+
+    exp is taken of x - max(x), which is <= 0: the same y, without overflow.
+    """
+
+    def __init__(self, dim: int = -1):
+        self.dim = dim
+
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        self.axis = _axis("softmax", self.dim, x.ndim)
+        e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
+        self.y = e / e.sum(axis=self.axis, keepdims=True)
+        return self.y
+
+    def backward(self, g: Any) -> Any:
+        y = self.y
+        return y * (g - (g * y).sum(axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """y_i = x_i - log sum_j exp(x_j) along ``dim``;  dx = g - softmax(x) sum_j g_j.
+
+    Stable: log sum_j exp(x_j) = m + log sum_j exp(x_j - m) with m = max(x). Shapes: any.
+    """
+
+    def __init__(self, dim: int = -1):
+        self.dim = dim
+
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        self.axis = _axis("log_softmax", self.dim, x.ndim)
+        shifted = x - x.max(axis=self.axis, keepdims=True)
+        self.y = shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+        return self.y
+
+    def backward(self, g: Any) -> Any:
+        xp = backend.get_array_module(g)
+        return g - xp.exp(self.y) * g.sum(axis=self.axis, keepdims=True)
+
+
+def _axis(op: str, dim: int, ndim: int) -> int:
+    rank = max(ndim, 1)
+    if not -rank <= dim < rank:
+        raise IndexError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dims")
+    return dim % rank
+
+
+# --- the public functions (PyTorch's names; re-exported by minicnn.functional) -------------
+
+
+def relu(x: Any) -> Tensor:
+    """max(x, 0) elementwise."""
+    return ReLU()(as_tensor(x))
+
+
+def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
+    """x for x > 0, ``negative_slope * x`` otherwise."""
+    return LeakyReLU(negative_slope)(as_tensor(x))
+
+
+def elu(x: Any, alpha: float = 1.0) -> Tensor:
+    """x for x > 0, ``alpha * (exp(x) - 1)`` otherwise."""
+    return ELU(alpha)(as_tensor(x))
+
+
+def gelu(x: Any, approximate: str = "none") -> Tensor:
+    """x * Phi(x) (Gaussian error linear unit); ``approximate="tanh"`` for the tanh formula."""
+    return GELU(approximate)(as_tensor(x))
+
+
+def sigmoid(x: Any) -> Tensor:
+    """1 / (1 + exp(-x)), computed without overflow."""
+    return Sigmoid()(as_tensor(x))
+
+
+def tanh(x: Any) -> Tensor:
+    """Hyperbolic tangent; dx = g (1 - y^2) (the op lives in minicnn.ops.math)."""
+    return M.Tanh()(as_tensor(x))
+
+
+def softmax(x: Any, dim: int = -1) -> Tensor:
+    """exp(x) normalised to sum to 1 along ``dim`` (stable for large logits)."""
+    return Softmax(dim)(as_tensor(x))
+
+
+def log_softmax(x: Any, dim: int = -1) -> Tensor:
+    """log(softmax(x)) along ``dim``, computed directly (stable for large logits)."""
+    return LogSoftmax(dim)(as_tensor(x))
