@@ -10,7 +10,16 @@ from minicnn import backend
 
 PACKAGE = Path(__file__).resolve().parent.parent / "minicnn"
 # Device code: runs on NumPy and CuPy alike, so it must get its array module from the backend.
-DEVICE_CODE = ["tensor.py", "autograd.py", "functions.py", "creation.py", "functional.py", "ops", "nn", "optim"]
+DEVICE_CODE = [
+    "tensor.py",
+    "autograd.py",
+    "functions.py",
+    "creation.py",
+    "functional.py",
+    "ops",
+    "nn",
+    "optim",
+]
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -36,7 +36,14 @@ def test_rejects_a_backward_off_by_one_percent():
     with pytest.raises(mc.GradcheckError) as info:
         mc.gradcheck(lambda t: Square(error=0.01)(t), [x64()])
     message = str(info.value)
-    for piece in ("input 0", "at index (", "analytic gradient is", "numerical one is", "max abs error", "max rel error"):
+    for piece in (
+        "input 0",
+        "at index (",
+        "analytic gradient is",
+        "numerical one is",
+        "max abs error",
+        "max rel error",
+    ):
         assert piece in message
 
 

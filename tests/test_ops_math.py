@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import array_shapes, arrays, mutually_broadcastable_shapes
+from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 
 import minicnn as mc
 
@@ -78,8 +78,9 @@ def test_pow_scalar_exponent_and_scalar_base(shape, exponent):
 
 
 def test_pow_exponent_gradient_at_zero_base_is_zero_like_torch():
-    torch = torch_or_skip()
-    assert_matches_torch(lambda a, b: a**b, lambda a, b: a**b, np.array([0.0, 1.5]), np.array([2.0, 2.0]))
+    assert_matches_torch(
+        lambda a, b: a**b, lambda a, b: a**b, np.array([0.0, 1.5]), np.array([2.0, 2.0])
+    )
     assert torch is not None
 
 
@@ -145,9 +146,7 @@ def test_clip_gradient_passes_inside_bounds(shape, low, high):
             x[np.abs(x - bound) < 1e-3] += 0.01
     assert mc.gradcheck(lambda t: mc.clip(t, low, high), [leaf(x)])
     torch = torch_or_skip()
-    assert_matches_torch(
-        lambda t: mc.clip(t, low, high), lambda t: torch.clamp(t, low, high), x
-    )
+    assert_matches_torch(lambda t: mc.clip(t, low, high), lambda t: torch.clamp(t, low, high), x)
 
 
 DIMS = st.one_of(st.none(), st.integers(-3, 2), st.tuples(st.integers(0, 2), st.integers(-1, 0)))
@@ -199,9 +198,10 @@ def test_reshape_permute_transpose_flatten(shape, data):
     assert mc.gradcheck(lambda t: t.permute(*order) * 2, [leaf(x)])
     assert mc.gradcheck(lambda t: t.reshape(-1)[::-1].reshape(shape), [leaf(x)])
     assert mc.gradcheck(lambda t: t.transpose(0, -1).flatten(), [leaf(x)])
-    torch = torch_or_skip()
     assert_matches_torch(lambda t: t.permute(*order), lambda t: t.permute(*order), x)
-    assert_matches_torch(lambda t: t.flatten(1 % len(shape)), lambda t: t.flatten(1 % len(shape)), x)
+    assert_matches_torch(
+        lambda t: t.flatten(1 % len(shape)), lambda t: t.flatten(1 % len(shape)), x
+    )
 
 
 INDICES = [
@@ -233,7 +233,9 @@ def test_repeated_integer_index_adds_gradients():
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 0.0, 1.0])
 
 
-@given(shape=array_shapes(min_dims=1, max_dims=3, max_side=3), count=st.integers(1, 3), data=st.data())
+@given(
+    shape=array_shapes(min_dims=1, max_dims=3, max_side=3), count=st.integers(1, 3), data=st.data()
+)
 def test_concatenate_and_stack(shape, count, data):
     dim = data.draw(st.integers(-len(shape), len(shape) - 1))
     arrays = [values(shape, seed=i) for i in range(count)]
@@ -241,7 +243,9 @@ def test_concatenate_and_stack(shape, count, data):
     stack_dim = data.draw(st.integers(-len(shape) - 1, len(shape)))
     assert mc.gradcheck(lambda *ts: mc.stack(ts, dim=stack_dim) ** 2, [leaf(a) for a in arrays])
     torch = torch_or_skip()
-    assert_matches_torch(lambda *ts: mc.concatenate(ts, dim), lambda *ts: torch.cat(ts, dim), *arrays)
+    assert_matches_torch(
+        lambda *ts: mc.concatenate(ts, dim), lambda *ts: torch.cat(ts, dim), *arrays
+    )
     assert_matches_torch(
         lambda *ts: mc.stack(ts, stack_dim), lambda *ts: torch.stack(ts, stack_dim), *arrays
     )
