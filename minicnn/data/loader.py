@@ -1,0 +1,60 @@
+"""DataLoader: walk through a dataset in (shuffled) mini-batches of Tensors.
+
+One pass over the loader is one epoch: every sample appears exactly once (with
+``drop_last=True`` the incomplete last batch is skipped). With ``shuffle=True`` each epoch
+(each new ``iter(loader)``) visits the samples in a new random order. The orders come from a
+generator seeded with ``seed``, so two loaders with the same seed give the same batches, epoch
+after epoch; with ``seed=None`` they come from minicnn's default CPU generator, which
+``minicnn.manual_seed`` resets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Tensor, tensor
+from .dataset import fetch_batch
+
+
+class DataLoader:
+    """Iterate over ``dataset`` in batches ``(x, y)``: x (B, C, H, W) float32, y (B,) int64."""
+
+    def __init__(
+        self,
+        dataset: Any,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        seed: int | None = None,
+    ):
+        if int(batch_size) != batch_size or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.generator = np.random.default_rng(seed) if seed is not None else None
+
+    def __len__(self) -> int:
+        """The number of batches in one epoch."""
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        n = len(self.dataset)
+        if not self.shuffle:
+            order = np.arange(n)
+        elif self.generator is not None:
+            order = self.generator.permutation(n)
+        else:
+            order = backend.default_generator("cpu").permutation(n)
+        return self._batches(order)  # the order is drawn now, when the epoch starts
+
+    def _batches(self, order: np.ndarray) -> Iterator[tuple[Tensor, Tensor]]:
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            images, labels = fetch_batch(self.dataset, order[start : start + self.batch_size])
+            yield tensor(images), tensor(labels)

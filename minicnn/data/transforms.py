@@ -1,0 +1,244 @@
+"""Transforms: functions applied to each image as it is read, for normalisation and augmentation.
+
+A transform takes one image, a (C, H, W) float32 NumPy array, and returns the transformed
+image (it never changes its input in place); ``Compose`` chains several. Augmentations are random: every time a
+training image is read it is flipped, rotated, cropped or shifted differently, so the network
+never sees exactly the same picture twice and has to learn what does not change.
+
+All randomness comes from a NumPy ``Generator``: the one passed as ``generator=``, or else
+minicnn's default CPU generator (looked up at each call, so ``minicnn.manual_seed`` makes
+augmentation reproducible). ``mixup`` works on whole batches instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Tensor, tensor
+
+Transform = Callable[[np.ndarray], np.ndarray]
+
+
+def _pair(size: int | Sequence[int]) -> tuple[int, int]:
+    """``32`` -> (32, 32); ``(24, 32)`` stays (height, width)."""
+    height, width = (size, size) if np.ndim(size) == 0 else size
+    return int(height), int(width)
+
+
+class Compose:
+    """Apply transforms one after the other: ``Compose([f, g])(x) == g(f(x))``."""
+
+    def __init__(self, transforms: Sequence[Transform]):
+        self.transforms = list(transforms)
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        for transform in self.transforms:
+            image = transform(image)
+        return image
+
+
+class Normalize:
+    """Per channel c: ``(image[c] - mean[c]) / std[c]``, so that the training data has mean 0
+    and standard deviation 1 in every channel (which makes the optimiser's job easier)."""
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float]):
+        self.mean = np.asarray(mean, dtype=np.float32).reshape(-1, 1, 1)
+        self.std = np.asarray(std, dtype=np.float32).reshape(-1, 1, 1)
+        if self.mean.shape != self.std.shape or np.any(self.std <= 0):
+            raise ValueError(f"Normalize needs as many means as positive stds, got {mean}, {std}")
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        if len(self.mean) not in (1, image.shape[0]):
+            raise ValueError(
+                f"Normalize has {len(self.mean)} channel means but the image has shape {image.shape}"
+            )
+        return (image - self.mean) / self.std
+
+
+def compute_mean_std(dataset: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and standard deviation of all pixels of all images in ``dataset``.
+
+    Returns two (C,) float64 arrays for ``Normalize``. Give it the *training* split only,
+    without augmentation: statistics taken over validation or test images would leak
+    information about them into the model. The sums are accumulated in float64, which keeps the
+    variance formula E[x^2] - E[x]^2 accurate for pixel values in [0, 1].
+    """
+    total = total_squares = 0.0
+    count = 0
+    for i in range(len(dataset)):
+        image = np.asarray(dataset[i][0], dtype=np.float64)
+        total = total + image.sum(axis=(1, 2))
+        total_squares = total_squares + (image**2).sum(axis=(1, 2))
+        count += image.shape[1] * image.shape[2]
+    if count == 0:
+        raise ValueError("compute_mean_std needs a non-empty dataset")
+    mean = total / count
+    return mean, np.sqrt(np.maximum(total_squares / count - mean**2, 0.0))
+
+
+class RandomTransform:
+    """Base class of random transforms: holds the generator their random choices come from."""
+
+    def __init__(self, generator: np.random.Generator | None = None):
+        self.generator = generator
+
+    @property
+    def rng(self) -> np.random.Generator:
+        if self.generator is not None:
+            return self.generator
+        return backend.default_generator("cpu")
+
+
+class RandomHorizontalFlip(RandomTransform):
+    """Mirror the image left-right with probability ``p``."""
+
+    def __init__(self, p: float = 0.5, generator: np.random.Generator | None = None):
+        super().__init__(generator)
+        self.p = p
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        if self.rng.random() < self.p:
+            return np.ascontiguousarray(image[:, :, ::-1])
+        return image
+
+
+class RandomRotation90(RandomTransform):
+    """Rotate the image by 0, 90, 180 or 270 degrees counter-clockwise, each equally likely.
+
+    Exact (no interpolation); a non-square image turned by 90 or 270 degrees becomes (C, W, H).
+    """
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        quarter_turns = int(self.rng.integers(4))
+        return np.ascontiguousarray(np.rot90(image, quarter_turns, axes=(1, 2)))
+
+
+class RandomCrop(RandomTransform):
+    """Pad the image with ``padding`` zero pixels on every side, then cut out a random
+    ``size`` window (an int for a square, or (height, width))."""
+
+    def __init__(
+        self,
+        size: int | Sequence[int],
+        padding: int = 0,
+        generator: np.random.Generator | None = None,
+    ):
+        super().__init__(generator)
+        self.size = _pair(size)
+        self.padding = int(padding)
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        p = self.padding
+        padded = np.pad(image, ((0, 0), (p, p), (p, p)))
+        (height, width), (out_h, out_w) = padded.shape[1:], self.size
+        if out_h > height or out_w > width:
+            raise ValueError(
+                f"RandomCrop of size {self.size} does not fit in a {image.shape[1:]} image "
+                f"padded by {p}"
+            )
+        top = int(self.rng.integers(height - out_h + 1))
+        left = int(self.rng.integers(width - out_w + 1))
+        return np.ascontiguousarray(padded[:, top : top + out_h, left : left + out_w])
+
+
+def shift(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """Move the image content ``dy`` pixels down and ``dx`` right; uncovered pixels are 0."""
+    _, height, width = image.shape
+    dy, dx = int(np.clip(dy, -height, height)), int(np.clip(dx, -width, width))
+    out = np.zeros_like(image)
+    out[:, max(dy, 0) : height + min(dy, 0), max(dx, 0) : width + min(dx, 0)] = image[
+        :, max(-dy, 0) : height - max(dy, 0), max(-dx, 0) : width - max(dx, 0)
+    ]
+    return out
+
+
+class RandomShift(RandomTransform):
+    """Translate the image by a random whole number of pixels in [-max_pixels, max_pixels],
+    independently down and right, filling the uncovered border with zeros."""
+
+    def __init__(self, max_pixels: int, generator: np.random.Generator | None = None):
+        super().__init__(generator)
+        self.max_pixels = int(max_pixels)
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        dy, dx = self.rng.integers(-self.max_pixels, self.max_pixels + 1, size=2)
+        return shift(image, int(dy), int(dx))
+
+
+def _bilinear_weights(out_size: int, in_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each output position: the two input positions it lies between, and the weight of
+    the second. With ``align_corners=False`` pixel *edges* line up: output pixel i's centre
+    sits at input coordinate (i + 1/2) * in/out - 1/2 (clamped at 0, as PyTorch does)."""
+    source = np.maximum((np.arange(out_size) + 0.5) * (in_size / out_size) - 0.5, 0.0)
+    first = np.minimum(np.floor(source).astype(np.int64), in_size - 1)
+    second = np.minimum(first + 1, in_size - 1)
+    return first, second, source - first
+
+
+def resize(image: np.ndarray, size: int | Sequence[int]) -> np.ndarray:
+    """Bilinear resize of a (C, H, W) image to (C, *size), like PyTorch's
+    ``F.interpolate(mode="bilinear", align_corners=False)``.
+
+    Bilinear interpolation is linear interpolation along the rows followed by linear
+    interpolation along the columns, so it is done as two vectorised 1-D steps.
+    """
+    out_h, out_w = _pair(size)
+    y0, y1, wy = _bilinear_weights(out_h, image.shape[1])
+    x0, x1, wx = _bilinear_weights(out_w, image.shape[2])
+    wy, wx = wy.astype(image.dtype)[:, None], wx.astype(image.dtype)
+    rows = image[:, y0, :] * (1 - wy) + image[:, y1, :] * wy
+    return rows[:, :, x0] * (1 - wx) + rows[:, :, x1] * wx
+
+
+class Resize:
+    """Resize every image to ``size`` (an int for a square, or (height, width)), bilinearly."""
+
+    def __init__(self, size: int | Sequence[int]):
+        self.size = _pair(size)
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        return resize(image, self.size)
+
+
+def mixup(
+    x: Any,
+    y: Any,
+    alpha: float,
+    num_classes: int,
+    generator: np.random.Generator | None = None,
+) -> tuple[Any, Any]:
+    """Mixup (Zhang et al., 2018): blend each example of a batch with another one.
+
+    With lam ~ Beta(alpha, alpha) (one draw per batch) and a random permutation ``perm``::
+
+        mixed_x = lam * x + (1 - lam) * x[perm]
+        soft_y  = lam * one_hot(y) + (1 - lam) * one_hot(y[perm])     # (B, num_classes)
+
+    Training on such in-between examples against their in-between targets makes the network
+    less over-confident. ``x`` (B, C, H, W) and ``y`` (B,) integer labels may be Tensors (the
+    result is then Tensors on the same device) or arrays. Small ``alpha`` (0.2) mostly keeps
+    lam near 0 or 1; ``alpha = 1`` draws lam uniformly.
+    """
+    if alpha <= 0:
+        raise ValueError(f"mixup needs alpha > 0, got {alpha}")
+    rng = generator if generator is not None else backend.default_generator("cpu")
+    images = x.data if isinstance(x, Tensor) else x
+    labels = y.data if isinstance(y, Tensor) else y
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"mixup labels must lie in [0, {num_classes}), got {labels.min()}..{labels.max()}"
+        )
+    xp = backend.get_array_module(images)
+    lam = float(rng.beta(alpha, alpha))
+    perm = xp.asarray(rng.permutation(len(images)))
+    one_hot = xp.eye(num_classes, dtype=images.dtype)[labels]
+    mixed = lam * images + (1 - lam) * images[perm]
+    soft = lam * one_hot + (1 - lam) * one_hot[perm]
+    if isinstance(x, Tensor):
+        device = backend.device_of(mixed)
+        return tensor(mixed, device=device), tensor(soft, device=device)
+    return mixed, soft
