@@ -113,7 +113,7 @@ class LeakyReLU(Function):
     """y = x if x > 0 else s x;  dx = g if x > 0 else s g (s = negative_slope). Shapes: any."""
 
     def __init__(self, negative_slope: float = 0.01):
-        self.slope = negative_slope
+        self.slope = float(negative_slope)
 
     def forward(self, x: Any) -> Any:
         xp = backend.get_array_module(x)
@@ -129,7 +129,7 @@ class ELU(Function):
     """y = x if x > 0 else alpha (e^x - 1);  dx = g if x > 0 else g (y + alpha). Shapes: any."""
 
     def __init__(self, alpha: float = 1.0):
-        self.alpha = alpha
+        self.alpha = float(alpha)
 
     def forward(self, x: Any) -> Any:
         xp = backend.get_array_module(x)
