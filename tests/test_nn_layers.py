@@ -1,0 +1,411 @@
+"""Every layer: gradient-checked with ``check_layer`` (float64, hypothesis configs) and compared
+with its ``torch.nn`` twin, weights copied through ``state_dict`` both ways."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minicnn as mc
+from minicnn import nn
+from minicnn.testing import check_layer, conv2d_configs, conv_transpose2d_configs, pool2d_configs
+
+FEW = settings(max_examples=12, deadline=None)
+
+
+def torch_or_skip():
+    return pytest.importorskip("torch", reason="PyTorch not installed: oracle comparison skipped")
+
+
+def normal(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+def assert_close(ours, theirs, what):
+    np.testing.assert_allclose(
+        np.asarray(ours), np.asarray(theirs), rtol=1e-10, atol=1e-12, err_msg=what
+    )
+
+
+def assert_same_as_torch(ours, theirs, x, args=(), torch_args=(), steps=1):
+    """Copy weights minicnn -> torch (``torch.from_numpy``), compare, then give torch new
+    weights and copy torch -> minicnn (``load_state_dict`` of NumPy arrays), compare again.
+
+    Compared in float64: outputs, input gradients, parameter gradients and, after ``steps``
+    forward passes, every state_dict entry (BatchNorm's running statistics).
+    """
+    torch = torch_or_skip()
+    ours.double()
+    theirs.double()
+    for direction in ("minicnn -> torch", "torch -> minicnn"):
+        if direction == "minicnn -> torch":
+            state = {k: torch.from_numpy(np.array(v)) for k, v in ours.state_dict().items()}
+            theirs.load_state_dict(state)
+        else:
+            with torch.no_grad():
+                for p in theirs.parameters():
+                    p.uniform_(-1, 1)
+            ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+        for step in range(steps):
+            ours.zero_grad()
+            theirs.zero_grad()
+            xs = normal(x.shape, seed=step) if step else x
+            ox = mc.tensor(xs, requires_grad=True)
+            tx = torch.tensor(xs, requires_grad=True)
+            y, ty = ours(ox, *args), theirs(tx, *torch_args)
+            assert y.shape == tuple(ty.shape), direction
+            assert_close(y.numpy(), ty.detach().numpy(), f"output, {direction}")
+            upstream = normal(y.shape, seed=100 + step)
+            y.backward(upstream)
+            ty.backward(torch.from_numpy(upstream))
+            assert_close(ox.grad.numpy(), tx.grad.numpy(), f"input gradient, {direction}")
+            torch_params = dict(theirs.named_parameters())
+            for name, p in ours.named_parameters():
+                assert_close(
+                    p.grad.numpy(), torch_params[name].grad.numpy(), f"{name}, {direction}"
+                )
+        theirs_state = theirs.state_dict()
+        for key, value in ours.state_dict().items():
+            assert_close(value, theirs_state[key].numpy(), f"state {key}, {direction}")
+
+
+# --- Linear ------------------------------------------------------------------------------------
+
+
+@FEW
+@given(
+    st.integers(1, 4),
+    st.integers(1, 4),
+    st.booleans(),
+    st.lists(st.integers(1, 3), min_size=1, max_size=2),
+)
+def test_linear_gradcheck(in_features, out_features, bias, leading):
+    check_layer(nn.Linear(in_features, out_features, bias), (*leading, in_features))
+
+
+@FEW
+@given(st.integers(1, 5), st.integers(1, 5), st.booleans())
+def test_linear_matches_torch(in_features, out_features, bias):
+    torch = torch_or_skip()
+    assert_same_as_torch(
+        nn.Linear(in_features, out_features, bias),
+        torch.nn.Linear(in_features, out_features, bias),
+        normal((2, 3, in_features)),
+    )
+
+
+def test_identity_and_flatten():
+    torch = torch_or_skip()
+    x = normal((2, 3, 2, 2))
+    assert_same_as_torch(nn.Flatten(), torch.nn.Flatten(), x)
+    assert_same_as_torch(nn.Flatten(0, 2), torch.nn.Flatten(0, 2), x)
+    assert_same_as_torch(nn.Identity(), torch.nn.Identity(), x)
+    check_layer(nn.Flatten(), (2, 3, 2))
+
+
+# --- convolutions ------------------------------------------------------------------------------
+
+
+@FEW
+@given(conv2d_configs(), st.booleans())
+def test_conv2d_gradcheck(config, bias):
+    check_layer(nn.Conv2d(**config.kwargs(), bias=bias), config.input_shape)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    conv2d_configs(max_channels_per_group=4, max_groups=3, max_kernel=4, max_stride=3),
+    st.booleans(),
+)
+def test_conv2d_matches_torch(config, bias):
+    torch = torch_or_skip()
+    ours = nn.Conv2d(**config.kwargs(), bias=bias)
+    assert ours(mc.randn(*config.input_shape)).shape == config.output_shape
+    theirs = torch.nn.Conv2d(**config.kwargs(), bias=bias)
+    assert_same_as_torch(ours, theirs, normal(config.input_shape))
+
+
+@pytest.mark.parametrize("padding", ["same", "valid"])
+@pytest.mark.parametrize("kernel_size, dilation", [(3, 1), (2, 1), ((4, 3), (1, 2)), (2, 3)])
+def test_conv2d_string_padding_matches_torch(padding, kernel_size, dilation):
+    torch = torch_or_skip()
+    args = dict(kernel_size=kernel_size, padding=padding, dilation=dilation)
+    ours, theirs = nn.Conv2d(2, 3, **args), torch.nn.Conv2d(2, 3, **args)
+    assert_same_as_torch(ours, theirs, normal((2, 2, 7, 8)))
+    if padding == "same":
+        assert ours(mc.randn(1, 2, 7, 8, dtype=mc.float64)).shape == (1, 3, 7, 8)
+    check_layer(nn.Conv2d(1, 2, **args), (1, 1, 7, 6))
+
+
+@FEW
+@given(conv_transpose2d_configs(), st.booleans())
+def test_conv_transpose2d_gradcheck(config, bias):
+    check_layer(nn.ConvTranspose2d(**config.kwargs(), bias=bias), config.input_shape)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    conv_transpose2d_configs(max_channels_per_group=4, max_groups=3, max_stride=3), st.booleans()
+)
+def test_conv_transpose2d_matches_torch(config, bias):
+    torch = torch_or_skip()
+    ours = nn.ConvTranspose2d(**config.kwargs(), bias=bias)
+    assert ours(mc.randn(*config.input_shape)).shape == config.output_shape
+    theirs = torch.nn.ConvTranspose2d(**config.kwargs(), bias=bias)
+    assert_same_as_torch(ours, theirs, normal(config.input_shape))
+
+
+# --- pooling -----------------------------------------------------------------------------------
+
+
+@FEW
+@given(pool2d_configs(), st.booleans())
+def test_max_pool2d_gradcheck_and_torch(config, use_default_stride):
+    kwargs = config.kwargs()
+    if use_default_stride:
+        kwargs.pop("stride")
+        # the default stride is the kernel size: the padding rule still holds
+    layer = nn.MaxPool2d(**kwargs)
+    check_layer(layer, config.input_shape)
+    torch = pytest.importorskip("torch", reason="PyTorch not installed: oracle comparison skipped")
+    assert_same_as_torch(layer, torch.nn.MaxPool2d(**kwargs), normal(config.input_shape))
+
+
+@FEW
+@given(pool2d_configs(), st.booleans())
+def test_avg_pool2d_gradcheck_and_torch(config, count_include_pad):
+    layer = nn.AvgPool2d(**config.kwargs(), count_include_pad=count_include_pad)
+    assert layer(mc.randn(*config.input_shape)).shape == config.output_shape
+    check_layer(layer, config.input_shape)
+    torch = pytest.importorskip("torch", reason="PyTorch not installed: oracle comparison skipped")
+    theirs = torch.nn.AvgPool2d(**config.kwargs(), count_include_pad=count_include_pad)
+    assert_same_as_torch(layer, theirs, normal(config.input_shape))
+
+
+@pytest.mark.parametrize(
+    "output_size, input_hw", [(1, (5, 4)), (2, (5, 7)), ((3, 2), (7, 5)), ((4, None), (6, 3))]
+)
+def test_adaptive_avg_pool2d(output_size, input_hw):
+    check_layer(nn.AdaptiveAvgPool2d(output_size), (2, 2, *input_hw))
+    torch = torch_or_skip()
+    assert_same_as_torch(
+        nn.AdaptiveAvgPool2d(output_size),
+        torch.nn.AdaptiveAvgPool2d(output_size),
+        normal((2, 3, *input_hw)),
+    )
+
+
+def test_global_pools():
+    x = normal((2, 3, 4, 5))
+    avg = nn.GlobalAvgPool2d()(mc.tensor(x))
+    top = nn.GlobalMaxPool2d()(mc.tensor(x))
+    assert avg.shape == top.shape == (2, 3)
+    np.testing.assert_allclose(avg.numpy(), x.mean(axis=(2, 3)), rtol=1e-12)
+    np.testing.assert_allclose(top.numpy(), x.max(axis=(2, 3)), rtol=1e-12)
+    check_layer(nn.GlobalAvgPool2d(), (2, 3, 3, 2))
+    check_layer(nn.GlobalMaxPool2d(), (2, 3, 3, 2))
+
+
+# --- batch normalisation -------------------------------------------------------------------------
+
+BN_CASES = [
+    ("BatchNorm1d", (6, 3)),
+    ("BatchNorm1d", (4, 3, 5)),
+    ("BatchNorm2d", (3, 3, 2, 3)),
+]
+BN_OPTIONS = [
+    {},
+    {"momentum": None},
+    {"affine": False},
+    {"track_running_stats": False},
+    {"eps": 1e-3, "momentum": 0.5},
+]
+
+
+@pytest.mark.parametrize("name, shape", BN_CASES)
+@pytest.mark.parametrize("options", BN_OPTIONS)
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_matches_torch(name, shape, options, training):
+    torch = torch_or_skip()
+    ours = getattr(nn, name)(shape[1], **options)
+    theirs = getattr(torch.nn, name)(shape[1], **options)
+    ours.train(training)
+    theirs.train(training)
+    if not training and ours.track_running_stats:
+        # non-trivial running statistics to evaluate with
+        stats = {"running_mean": normal(shape[1], 7), "running_var": 1 + normal(shape[1], 8) ** 2}
+        ours.load_state_dict({**ours.state_dict(), **stats})
+    assert_same_as_torch(ours, theirs, normal(shape), steps=3)
+    if training and ours.track_running_stats:
+        # 3 steps, then torch's count (3) loaded back and 3 more steps
+        assert ours.num_batches_tracked.item() == 6
+
+
+@pytest.mark.parametrize("name, shape", BN_CASES)
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_gradcheck(name, shape, training):
+    layer = getattr(nn, name)(shape[1])
+    with mc.no_grad():
+        nn.init.uniform_(layer.weight, 0.5, 1.5)
+        nn.init.uniform_(layer.bias, -1, 1)
+    check_layer(layer.train(training), shape)
+
+
+def test_batch_norm_buffers_and_cumulative_average():
+    bn = nn.BatchNorm1d(2, momentum=None)
+    assert bn.num_batches_tracked.dtype == np.int64 and bn.num_batches_tracked.shape == ()
+    batches = [normal((5, 2), seed) for seed in range(3)]
+    for b in batches:
+        bn(mc.tensor(b.astype(np.float32)))
+    # momentum=None: the running mean is the plain average of the batch means
+    expected = np.mean([b.mean(axis=0) for b in batches], axis=0)
+    np.testing.assert_allclose(bn.running_mean.numpy(), expected, rtol=1e-5)
+    assert bn.num_batches_tracked.item() == 3 and bn.running_mean.dtype == np.float32
+    bn.eval()
+    bn(mc.tensor(batches[0].astype(np.float32)))
+    assert bn.num_batches_tracked.item() == 3  # not counted in eval mode
+
+
+# --- dropout -------------------------------------------------------------------------------------
+
+
+def test_dropout_train_and_eval():
+    layer = nn.Dropout(0.25)
+    x = mc.ones(200, 50)
+    mc.manual_seed(0)
+    y = layer(x).numpy()
+    assert set(np.unique(y)) <= {0.0, np.float32(1 / 0.75)}
+    assert abs((y == 0).mean() - 0.25) < 0.02
+    mc.manual_seed(0)
+    np.testing.assert_array_equal(layer(x).numpy(), y)  # seeded: reproducible
+    assert layer.eval()(x) is x
+    check_layer(nn.Dropout(0.5), (3, 4))  # train mode: check_layer reseeds each forward
+
+
+# --- activations -----------------------------------------------------------------------------------
+
+ACTIVATIONS = [
+    ("ReLU", {}),
+    ("LeakyReLU", {}),
+    ("LeakyReLU", {"negative_slope": 0.2}),
+    ("ELU", {}),
+    ("ELU", {"alpha": 0.5}),
+    ("GELU", {}),
+    ("GELU", {"approximate": "tanh"}),
+    ("Sigmoid", {}),
+    ("Tanh", {}),
+    ("Softmax", {"dim": 1}),
+    ("Softmax", {"dim": -1}),
+    ("LogSoftmax", {"dim": 1}),
+]
+
+
+@pytest.mark.parametrize("name, kwargs", ACTIVATIONS)
+def test_activation_gradcheck_and_torch(name, kwargs):
+    check_layer(getattr(nn, name)(**kwargs), (2, 3, 4))
+    torch = torch_or_skip()
+    layer = getattr(nn, name)(**kwargs)
+    x = mc.randn(2, 3)
+    assert layer(x).dtype == np.float32
+    assert_same_as_torch(layer, getattr(torch.nn, name)(**kwargs), normal((2, 3, 4)))
+
+
+# --- losses ------------------------------------------------------------------------------------------
+
+REDUCTIONS = ["mean", "sum", "none"]
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
+def test_cross_entropy_loss(reduction, weighted, label_smoothing):
+    torch = torch_or_skip()
+    weight = np.array([0.5, 1.0, 2.0, 1.5]) if weighted else None
+    target = np.array([0, 3, 1, 1, 2])
+    kwargs = dict(reduction=reduction, label_smoothing=label_smoothing)
+    ours = nn.CrossEntropyLoss(weight=None if weight is None else mc.tensor(weight), **kwargs)
+    theirs = torch.nn.CrossEntropyLoss(
+        weight=None if weight is None else torch.from_numpy(weight), **kwargs
+    )
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert_same_as_torch(
+        ours, theirs, normal((5, 4)), (mc.tensor(target),), (torch.from_numpy(target),)
+    )
+    check_layer(ours, (5, 4), args=(mc.tensor(target),))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_nll_and_mse_loss(reduction):
+    torch = torch_or_skip()
+    target = np.array([2, 0, 1])
+    ours, theirs = nn.NLLLoss(reduction=reduction), torch.nn.NLLLoss(reduction=reduction)
+    assert_same_as_torch(
+        ours, theirs, normal((3, 3)), (mc.tensor(target),), (torch.from_numpy(target),)
+    )
+    y = normal((3, 2), seed=5)
+    ours, theirs = nn.MSELoss(reduction), torch.nn.MSELoss(reduction=reduction)
+    assert_same_as_torch(ours, theirs, normal((3, 2)), (mc.tensor(y),), (torch.from_numpy(y),))
+    check_layer(ours, (3, 2), args=(mc.tensor(y),))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_bce_with_logits_loss(reduction, weighted):
+    torch = torch_or_skip()
+    target = np.random.default_rng(3).uniform(0, 1, (4, 3))
+    weight = np.array([1.0, 0.5, 2.0]) if weighted else None
+    pos_weight = np.array([2.0, 1.0, 0.5]) if weighted else None
+
+    def maybe(array, wrap):
+        return None if array is None else wrap(array)
+
+    ours = nn.BCEWithLogitsLoss(
+        maybe(weight, mc.tensor), reduction, pos_weight=maybe(pos_weight, mc.tensor)
+    )
+    theirs = torch.nn.BCEWithLogitsLoss(
+        maybe(weight, torch.from_numpy),
+        reduction=reduction,
+        pos_weight=maybe(pos_weight, torch.from_numpy),
+    )
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert_same_as_torch(
+        ours, theirs, normal((4, 3)), (mc.tensor(target),), (torch.from_numpy(target),)
+    )
+    check_layer(ours, (4, 3), args=(mc.tensor(target),))
+
+
+# --- a small model end to end ------------------------------------------------------------------------
+
+
+def build_cnn(nn_module):
+    return nn_module.Sequential(
+        nn_module.Conv2d(1, 4, 3, padding=1),
+        nn_module.BatchNorm2d(4),
+        nn_module.ReLU(),
+        nn_module.MaxPool2d(2),
+        nn_module.Conv2d(4, 6, 3, stride=2, padding="valid" if nn_module is nn else 0),
+        nn_module.Flatten(),
+        nn_module.Linear(6, 3),
+    )
+
+
+def test_small_cnn_matches_torch_end_to_end():
+    torch = torch_or_skip()
+    ours, theirs = build_cnn(nn), build_cnn(torch.nn)
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {
+        k: tuple(v.shape) for k, v in theirs.state_dict().items()
+    }
+    assert_same_as_torch(ours, theirs, normal((3, 1, 6, 6)), steps=2)
+
+
+def test_small_cnn_gradcheck_in_train_mode():
+    check_layer(build_cnn(nn), (2, 1, 6, 6))
+
+
+def test_layers_keep_float32():
+    model = build_cnn(nn)
+    assert all(p.dtype == np.float32 for p in model.parameters())
+    y = model(mc.randn(2, 1, 6, 6))
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert all(p.grad.dtype == np.float32 for p in model.parameters())
