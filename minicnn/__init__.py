@@ -1,16 +1,8 @@
 """minicnn: a from-scratch deep-learning framework in NumPy (and CuPy) for learning backprop."""
 
+from . import data, functional, nn
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad
-from .backend import (
-    cuda_available,
-    float16,
-    float32,
-    float64,
-    int32,
-    int64,
-    manual_seed,
-    uint8,
-)
+from .backend import cuda_available, float16, float32, float64, int32, int64, manual_seed, uint8
 from .creation import arange, full, ones, ones_like, rand, randn, zeros, zeros_like
 from .functions import abs, clip, concatenate, exp, log, pad, sqrt, stack, tanh
 from .gradcheck import GradcheckError, gradcheck
@@ -19,37 +11,9 @@ from .tensor import Tensor, tensor
 __version__ = "0.1.0"
 
 __all__ = [
-    "Function",
-    "GradcheckError",
-    "Tensor",
-    "abs",
-    "arange",
-    "clip",
-    "concatenate",
-    "cuda_available",
-    "enable_grad",
-    "exp",
-    "float16",
-    "float32",
-    "float64",
-    "full",
-    "gradcheck",
-    "int32",
-    "int64",
-    "is_grad_enabled",
-    "log",
-    "manual_seed",
-    "no_grad",
-    "ones",
-    "ones_like",
-    "pad",
-    "rand",
-    "randn",
-    "sqrt",
-    "stack",
-    "tanh",
-    "tensor",
-    "uint8",
-    "zeros",
-    "zeros_like",
-]
+    "Function", "GradcheckError", "Tensor", "abs", "arange", "clip", "concatenate",
+    "cuda_available", "data", "enable_grad", "exp", "float16", "float32", "float64", "full",
+    "functional", "gradcheck", "int32", "int64", "is_grad_enabled", "log", "manual_seed", "nn",
+    "no_grad", "ones", "ones_like", "pad", "rand", "randn", "sqrt", "stack", "tanh", "tensor",
+    "uint8", "zeros", "zeros_like",
+]  # fmt: skip
