@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 import minicnn
 from minicnn.ops.conv import conv2d, conv_transpose2d
+from minicnn.ops.im2col import col2im, im2col
 
-SETTINGS = settings(max_examples=25, deadline=None)
+SETTINGS = settings(max_examples=30, deadline=None)
 
 
 def _torch():
@@ -69,11 +70,15 @@ def conv_configs(draw, transposed: bool = False, max_extra: int = 3) -> dict:
     else:
         choices = ["ints", "valid"] + (["same"] if stride == (1, 1) else [])
         mode = draw(st.sampled_from(choices))
-        pad = [draw(st.integers(0, 2)) for _ in range(2)] if mode == "ints" else [0, 0]
-        if mode == "same":  # "same" pads d*(k-1) in total
-            pad = [(span - 1) / 2 for span in spans]
-        kwargs["padding"] = _int_or_pair(draw, *pad) if mode == "ints" else mode
-        smallest = [max(1, span - int(2 * p)) for span, p in zip(spans, pad, strict=True)]
+        if mode == "ints":
+            pad = [draw(st.integers(0, 2)) for _ in range(2)]
+            kwargs["padding"] = _int_or_pair(draw, *pad)
+            totals = [2 * p for p in pad]
+        else:  # "same" pads d*(k-1) = span - 1 in all, "valid" nothing
+            kwargs["padding"] = mode
+            totals = [span - 1 if mode == "same" else 0 for span in spans]
+        # the padded input must hold the dilated kernel at least once
+        smallest = [max(1, span - t) for span, t in zip(spans, totals, strict=True)]
         size = [draw(st.integers(m, m + max_extra)) for m in smallest]
         weight = (c_out, c_in // groups, *kernel)
     x = (draw(st.integers(1, 2)), c_in, *size)
@@ -287,6 +292,32 @@ def test_float32_matches_torch(transposed, seed, data):
         1e-5,
         seed,
     )
+
+
+# --- im2col and col2im themselves: the worked example of their docstring ----------------------
+
+
+def test_im2col_worked_example():
+    x = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)  # a..i = 1..9
+    cols = im2col(x, (2, 2), (1, 1), ((0, 0), (0, 0)), (1, 1))
+    assert cols.shape == (1, 2, 2, 1, 2, 2)
+    expected = [[1, 2, 4, 5], [2, 3, 5, 6], [4, 5, 7, 8], [5, 6, 8, 9]]
+    np.testing.assert_array_equal(cols.reshape(4, 4), expected)
+    counts = col2im(np.ones_like(cols), x.shape, (1, 1), ((0, 0), (0, 0)), (1, 1))
+    np.testing.assert_array_equal(counts[0, 0], [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
+
+
+@settings(max_examples=15, deadline=None)
+@given(conv_configs(), st.integers(0, 1000))
+def test_col2im_is_the_adjoint_of_im2col(config, seed):
+    """<im2col(x), c> = <x, col2im(c)>: col2im is im2col's transpose, hence its gradient."""
+    kw = config["kwargs"]
+    x = np.random.default_rng(seed).standard_normal(config["x"])
+    geometry = (_pair(kw["stride"]), _pads(config), _pair(kw["dilation"]))
+    cols = im2col(x, config["weight"][2:], *geometry)
+    c = np.random.default_rng(seed + 1).standard_normal(cols.shape)
+    back = col2im(c, x.shape, *geometry)
+    np.testing.assert_allclose((cols * c).sum(), (x * back).sum(), rtol=1e-10)
 
 
 # --- shapes from the course, "same" padding, float32, partial gradients -------------------------

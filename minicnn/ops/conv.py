@@ -26,7 +26,19 @@ gradient of ``conv2d(z, W)`` with respect to its input ``z``, applied to ``x``: 
     dW = x @ im2col(G)^T                       the conv weight gradient, roles swapped
 
 so both ops below share the three helpers ``_conv_forward``, ``_conv_input_grad`` and
-``_conv_weight_grad``: the logic exists once.
+``_conv_weight_grad``: the logic exists once. Shapes, for x (N, C_in, H, W) and weight
+(C_in, C_out/g, kh, kw), i.e. a conv2d from C_out to C_in channels::
+
+    x as a matrix  (g, C_in/g, N*H*W)             the "G" of that conv2d
+    W^T @ x        (g, C_out/g*kh*kw, N*H*W)      its columns
+    y = col2im     (N, C_out, H_out, W_out)       H_out = (H-1)*s - 2p + d*(kh-1) + op + 1
+
+Speed. Nearly all the time goes into the three matrix products, each as large as the whole
+batch, and into im2col/col2im, which move ``kh*kw`` times the input's size through memory.
+The column layout (C*kh*kw, N*OH*OW) keeps every product a single contiguous BLAS call
+without transposing the big matrix; only the small ``y`` and ``G`` are transposed between
+(N, O, OH, OW) and (O, N*OH*OW). The backward needs ``cols`` for dW only, so they are saved
+only when the weight requires a gradient.
 """
 
 from __future__ import annotations
@@ -135,8 +147,9 @@ class Conv2dFunction(Function):
 
     def backward(self, g: Any) -> tuple[Any, Any, Any]:
         geometry = self.geometry
-        g_matrix = _as_matrix(g, geometry.groups)
         dx = dw = db = None
+        if self.needs_input_grad[0] or self.needs_input_grad[1]:
+            g_matrix = _as_matrix(g, geometry.groups)
         if self.needs_input_grad[0]:
             dx = _conv_input_grad(g_matrix, self.weight, self.x_shape, g.shape[2:], geometry)
         if self.needs_input_grad[1]:
@@ -171,8 +184,9 @@ class ConvTranspose2dFunction(Function):
     def backward(self, g: Any) -> tuple[Any, Any, Any]:
         dx = dw = db = None
         if self.needs_input_grad[0] or self.needs_input_grad[1]:
-            # ... and g the part of its input. Keeping only x's (H, W) outputs drops the
-            # extra rows and columns that output_padding added (no window starts there).
+            # ... and g the part of its input. Only the first (H, W) output positions have a
+            # counterpart in x: windows starting in rows or columns that output_padding added
+            # (possible when it is not below the stride) are left out.
             cols = _columns(g, self.weight.shape[2:], self.geometry, output_size=self.x_size)
             if self.needs_input_grad[0]:
                 dx = _conv_forward(cols, self.weight, self.geometry.groups)
@@ -246,8 +260,9 @@ def transposed_output_size(
 
     (size - 1) * stride - 2 * pad + dilation * (kernel - 1) + output_padding + 1
 
-    the largest input length that a convolution with these arguments maps to ``size``, when
-    ``output_padding`` is ``stride - 1``; ``output_padding = 0`` gives the smallest one.
+    is the smallest input length that a convolution with these arguments maps to ``size``;
+    ``output_padding`` up to ``stride - 1`` picks a larger one, which the convolution maps to
+    ``size`` too (its division by the stride rounds down).
     """
     return (size - 1) * stride - 2 * pad + dilation * (kernel - 1) + output_padding + 1
 

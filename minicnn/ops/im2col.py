@@ -13,10 +13,31 @@ row of weights times a column, and the whole convolution is one matrix product::
 
     W  (out, C*kh*kw)  @  cols  (C*kh*kw, N*OH*OW)  =  y  (out, N*OH*OW)
 
+A worked example: one image with one 3x3 channel, a 2x2 kernel, stride 1, no padding, so
+OH = OW = 2 and ``cols`` is 4x4. Row ``(i, j)`` holds what kernel tap ``(i, j)`` sees at each
+output pixel; column ``(oh, ow)`` is the 2x2 patch under output pixel ``(oh, ow)``::
+
+    x = a b c        cols      (0,0) (0,1) (1,0) (1,1)   <- output pixel (oh, ow)
+        d e f        tap (0,0)   a     b     d     e
+        g h i        tap (0,1)   b     c     e     f
+                     tap (1,0)   d     e     g     h
+                     tap (1,1)   e     f     h     i
+
+With weights ``W = [w00 w01 w10 w11]`` (one output channel), ``W @ cols`` gives the four
+outputs, e.g. ``y[0, 0] = w00 a + w01 b + w10 d + w11 e``. Pixel ``e`` appears four times:
+it lies under all four windows.
+
 **col2im** is the transpose (the adjoint) of im2col: each entry of a column is *added* back
 to the input pixel it was copied from. A pixel that sits in several patches (neighbouring
 windows overlap when the stride is smaller than the kernel) receives the sum of all its
-copies' values. That is exactly what the chain rule asks for when the columns hold gradients.
+copies' values. That is what the chain rule asks for: im2col is linear, every copy of a
+pixel passes the pixel's value on unchanged, so the pixel's gradient is the sum of its
+copies' gradients, ``dx = col2im(dcols)``. In the example, col2im of a ``cols`` full of
+ones counts the windows that cover each pixel::
+
+    1 2 1
+    2 4 2
+    1 2 1
 
 Both are written as a loop over the ``kh * kw`` kernel offsets: offset ``(i, j)`` touches a
 strided grid of the input, ``x_pad[:, :, i*d : ... : s, j*d : ... : s]``, one slice for all
