@@ -236,31 +236,54 @@ def conv2d_configs(
 
     @st.composite
     def draw_config(draw: Any) -> ConvConfig:
-        sizes = st.integers(1, max_kernel)
-        kernel = (draw(sizes), draw(sizes))
-        stride = (draw(st.integers(1, max_stride)), draw(st.integers(1, max_stride)))
-        padding = (draw(st.integers(0, max_padding)), draw(st.integers(0, max_padding)))
-        dilation = (draw(st.integers(1, max_dilation)), draw(st.integers(1, max_dilation)))
-        groups = draw(st.integers(1, max_groups))
+        kernel, stride, padding, dilation = _draw_geometry(
+            draw, st, max_kernel, max_stride, max_padding, max_dilation
+        )
         # the smallest size whose padded extent holds the dilated kernel
         smallest = [
             max(1, d * (k - 1) + 1 - 2 * p)
             for k, d, p in zip(kernel, dilation, padding, strict=True)
         ]
         return ConvConfig(
-            batch=draw(st.integers(1, max_batch)),
-            in_channels=groups * draw(st.integers(1, max_channels_per_group)),
-            out_channels=groups * draw(st.integers(1, max_channels_per_group)),
-            kernel_size=kernel,
-            stride=stride,
-            padding=padding,
-            dilation=dilation,
-            groups=groups,
-            height=smallest[0] + draw(st.integers(0, max_extra_size)),
-            width=smallest[1] + draw(st.integers(0, max_extra_size)),
-        )
+            kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
+            **_draw_sizes(draw, st, smallest, max_batch, max_groups, max_channels_per_group,
+                          max_extra_size),
+        )  # fmt: skip
 
     return draw_config()
+
+
+def _draw_geometry(
+    draw: Any, st: Any, max_kernel: int, max_stride: int, max_padding: int, max_dilation: int
+) -> tuple[tuple[int, int], ...]:
+    """Kernel size, stride, padding and dilation pairs of a convolution."""
+
+    def pair(low: int, high: int) -> tuple[int, int]:
+        return draw(st.integers(low, high)), draw(st.integers(low, high))
+
+    return pair(1, max_kernel), pair(1, max_stride), pair(0, max_padding), pair(1, max_dilation)
+
+
+def _draw_sizes(
+    draw: Any,
+    st: Any,
+    smallest: list[int],
+    max_batch: int,
+    max_groups: int,
+    max_channels_per_group: int,
+    max_extra_size: int,
+) -> dict[str, int]:
+    """Batch, groups, channel counts (multiples of groups) and an input size of at least
+    ``smallest``."""
+    groups = draw(st.integers(1, max_groups))
+    return dict(
+        batch=draw(st.integers(1, max_batch)),
+        in_channels=groups * draw(st.integers(1, max_channels_per_group)),
+        out_channels=groups * draw(st.integers(1, max_channels_per_group)),
+        groups=groups,
+        height=smallest[0] + draw(st.integers(0, max_extra_size)),
+        width=smallest[1] + draw(st.integers(0, max_extra_size)),
+    )
 
 
 def conv_transpose2d_configs(
@@ -279,11 +302,9 @@ def conv_transpose2d_configs(
 
     @st.composite
     def draw_config(draw: Any) -> ConvConfig:
-        sizes = st.integers(1, max_kernel)
-        kernel = (draw(sizes), draw(sizes))
-        stride = (draw(st.integers(1, max_stride)), draw(st.integers(1, max_stride)))
-        padding = (draw(st.integers(0, max_padding)), draw(st.integers(0, max_padding)))
-        dilation = (draw(st.integers(1, max_dilation)), draw(st.integers(1, max_dilation)))
+        kernel, stride, padding, dilation = _draw_geometry(
+            draw, st, max_kernel, max_stride, max_padding, max_dilation
+        )
         output_padding = tuple(
             draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation, strict=True)
         )
@@ -291,20 +312,12 @@ def conv_transpose2d_configs(
         for k, s, p, d, o in zip(kernel, stride, padding, dilation, output_padding, strict=True):
             # output (n-1)*s - 2p + d(k-1) + o + 1 >= 1  <=>  n - 1 >= (2p - d(k-1) - o) / s
             smallest.append(1 + max(0, math.ceil((2 * p - d * (k - 1) - o) / s)))
-        groups = draw(st.integers(1, max_groups))
         return ConvConfig(
-            batch=draw(st.integers(1, max_batch)),
-            in_channels=groups * draw(st.integers(1, max_channels_per_group)),
-            out_channels=groups * draw(st.integers(1, max_channels_per_group)),
-            kernel_size=kernel,
-            stride=stride,
-            padding=padding,
-            dilation=dilation,
-            groups=groups,
-            height=smallest[0] + draw(st.integers(0, max_extra_size)),
-            width=smallest[1] + draw(st.integers(0, max_extra_size)),
+            kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
             output_padding=output_padding,
-        )
+            **_draw_sizes(draw, st, smallest, max_batch, max_groups, max_channels_per_group,
+                          max_extra_size),
+        )  # fmt: skip
 
     return draw_config()
 
