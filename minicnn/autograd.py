@@ -122,6 +122,7 @@ class Function:
             self._saved = set(vars(self)) - attributes_before  # what forward kept for backward
             self._output_meta = [(o.shape, o.dtype) for o in outputs]
             self._output_hooks: dict[int, list[Callable]] = {}
+            self._retained: dict[int, Tensor] = {}  # outputs that keep their .grad
         results = tuple(
             Tensor._from_op(o, self if record else None, i) for i, o in enumerate(outputs)
         )
@@ -152,22 +153,30 @@ _FREED_GRAPH = (
 
 
 def _topological_order(root: Function) -> list[Function]:
-    """Functions reachable from ``root``, each before the producers of its inputs."""
+    """Functions reachable from ``root``, each before the producers of its inputs.
+
+    A depth-first search that appends a Function once all its inputs' producers are appended
+    (post-order); reversed, every consumer comes before its producers. A Function is marked
+    visited when it is expanded, not when it is pushed: it may be pushed again by another
+    consumer before then, and it must then be finished after that consumer's other inputs.
+    """
     order: list[Function] = []
-    visited = {id(root)}
+    expanded: set[int] = set()
     stack: list[tuple[Function, bool]] = [(root, False)]
     while stack:
         fn, children_done = stack.pop()
         if children_done:
             order.append(fn)
             continue
+        if id(fn) in expanded:
+            continue
         if fn.inputs is None:
             raise RuntimeError(_FREED_GRAPH)
+        expanded.add(id(fn))
         stack.append((fn, True))
         for t in fn.inputs:
             child = None if t is None else t.grad_fn
-            if child is not None and id(child) not in visited:
-                visited.add(id(child))
+            if child is not None and id(child) not in expanded:
                 stack.append((child, False))
     order.reverse()  # post-order reversed: consumers first
     return order
@@ -184,49 +193,64 @@ def _run_hooks(hooks: Iterable[Callable], grad: Any) -> Any:
 
 
 def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
-    """Backpropagate ``grad`` (an array shaped like ``root``) through the graph behind ``root``."""
+    """Backpropagate ``grad`` (an array shaped like ``root``) through the graph behind ``root``.
+
+    ``pending`` holds, for each Function not yet visited, the gradients of its outputs summed
+    over all their consumers so far; the topological order guarantees that they are complete
+    when the Function's turn comes.
+    """
     if root.grad_fn is None:
         if root.requires_grad:  # a leaf: its gradient is the given one
             root._accumulate(_run_hooks(root._hooks, grad))
         return
-    pending: dict[int, list[Any]] = {id(root.grad_fn): [None] * len(root.grad_fn._output_meta)}
+    pending: dict[int, list[Any]] = {id(root.grad_fn): _empty_slots(root.grad_fn)}
     pending[id(root.grad_fn)][root._output_index] = grad
-
     for fn in _topological_order(root.grad_fn):
         grads = pending.pop(id(fn), None)
-        if grads is None:  # reachable, but no gradient flowed into it
-            continue
-        for i, hooks in fn._output_hooks.items():
-            if grads[i] is not None:
-                grads[i] = _run_hooks(hooks, grads[i])
-        xp = backend.get_array_module(*(g for g in grads if g is not None))
-        grads = [
-            xp.zeros(shape, dtype) if g is None else g
-            for g, (shape, dtype) in zip(grads, fn._output_meta, strict=True)
-        ]
-        input_grads = fn.backward(*grads)
-        if not isinstance(input_grads, tuple):
-            input_grads = (input_grads,)
-        if len(input_grads) != len(fn.inputs):
-            raise RuntimeError(
-                f"{type(fn).__name__}.backward returned {len(input_grads)} gradients "
-                f"for {len(fn.inputs)} inputs"
-            )
-        for t, g in zip(fn.inputs, input_grads, strict=True):
-            if t is None or g is None or not t.requires_grad:
-                continue
-            if g.shape != t.shape:
-                raise RuntimeError(
-                    f"{type(fn).__name__}.backward returned a gradient of shape {g.shape} "
-                    f"for an input of shape {t.shape}"
-                )
-            if g.dtype != t.dtype:
-                g = g.astype(t.dtype)
-            if t.grad_fn is None:
-                t._accumulate(_run_hooks(t._hooks, g))
-            else:
-                slot = pending.setdefault(id(t.grad_fn), [None] * len(t.grad_fn._output_meta))
-                i = t._output_index
-                slot[i] = g if slot[i] is None else slot[i] + g
+        if grads is not None:  # else reachable, but no gradient flowed into it
+            _backward_through(fn, grads, pending)
         if not retain_graph:
             fn._release()
+
+
+def _empty_slots(fn: Function) -> list[Any]:
+    return [None] * len(fn._output_meta)
+
+
+def _backward_through(fn: Function, grads: list[Any], pending: dict[int, list[Any]]) -> None:
+    """Run ``fn.backward`` on its outputs' gradients and hand the results to its inputs."""
+    for i, hooks in fn._output_hooks.items():
+        if grads[i] is not None:
+            grads[i] = _run_hooks(hooks, grads[i])
+    for i, t in fn._retained.items():  # after the hooks, as in PyTorch
+        if grads[i] is not None:
+            t._accumulate(grads[i])
+    xp = backend.get_array_module(*(g for g in grads if g is not None))
+    grads = [
+        xp.zeros(shape, dtype) if g is None else g
+        for g, (shape, dtype) in zip(grads, fn._output_meta, strict=True)
+    ]
+    input_grads = fn.backward(*grads)
+    if not isinstance(input_grads, tuple):
+        input_grads = (input_grads,)
+    if len(input_grads) != len(fn.inputs):
+        raise RuntimeError(
+            f"{type(fn).__name__}.backward returned {len(input_grads)} gradients "
+            f"for {len(fn.inputs)} inputs"
+        )
+    for t, g in zip(fn.inputs, input_grads, strict=True):
+        if t is None or g is None or not t.requires_grad:
+            continue
+        if g.shape != t.shape:
+            raise RuntimeError(
+                f"{type(fn).__name__}.backward returned a gradient of shape {g.shape} "
+                f"for an input of shape {t.shape}"
+            )
+        if g.dtype != t.dtype:  # an op that mixed dtypes: the gradient takes the input's
+            g = g.astype(t.dtype)
+        if t.grad_fn is None:
+            t._accumulate(_run_hooks(t._hooks, g))
+        else:
+            slot = pending.setdefault(id(t.grad_fn), _empty_slots(t.grad_fn))
+            i = t._output_index
+            slot[i] = g if slot[i] is None else slot[i] + g

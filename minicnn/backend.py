@@ -102,6 +102,13 @@ def asarray(data: Any, dtype: Any = None, device: str = "cpu") -> Any:
     return numpy.asarray(to_host(data) if _is_cupy_array(data) else data, dtype=dtype)
 
 
+def array(data: Any, dtype: Any = None, device: str = "cpu") -> Any:
+    """Like :func:`asarray`, but always a new array that shares no memory with ``data``."""
+    if normalize_device(device) == "cuda":
+        return _cupy().array(data, dtype=dtype)
+    return numpy.array(to_host(data) if _is_cupy_array(data) else data, dtype=dtype)
+
+
 def to_device(array: Any, device: str) -> Any:
     """Move an array to ``device`` (no copy when it is already there)."""
     return asarray(array, device=device)

@@ -69,4 +69,6 @@ def arange(
 ) -> Tensor:
     if stop is None:
         start, stop = 0, start
+    if dtype is None and any(isinstance(v, float) for v in (start, stop, step)):
+        dtype = backend.float32  # Python floats give float32, as everywhere in minicnn
     return Tensor(backend.xp_for(device).arange(start, stop, step, dtype=dtype))

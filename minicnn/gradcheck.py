@@ -64,49 +64,72 @@ def gradcheck(
             stacklevel=2,
         )
 
-    outputs = _outputs(fn, inputs)
-    rng = numpy.random.default_rng(seed)
-    upstream = [
-        backend.asarray(rng.standard_normal(o.shape), dtype=o.dtype, device=o.device)
-        for o in outputs
-    ]
-    for i in checked:
-        inputs[i].grad = None
-    differentiable = [(o, u) for o, u in zip(outputs, upstream, strict=True) if o.requires_grad]
-    for o, u in differentiable:
-        o.backward(u, retain_graph=True)
+    saved = [(inputs[i].data, inputs[i].grad) for i in checked]
+    try:
+        outputs = _outputs(fn, inputs)
+        rng = numpy.random.default_rng(seed)
+        upstream = [
+            backend.asarray(rng.standard_normal(o.shape), dtype=o.dtype, device=o.device)
+            for o in outputs
+        ]
+        for i in checked:
+            inputs[i].grad = None
+        for o, u in zip(outputs, upstream, strict=True):
+            if o.requires_grad:
+                o.backward(u, retain_graph=True)
+        for i in checked:
+            x = inputs[i]
+            analytic = numpy.zeros(x.shape) if x.grad is None else backend.to_host(x.grad.data)
+            numerical = _numerical_gradient(fn, inputs, x, upstream, eps)
+            message = _mismatch(analytic, numerical, atol, rtol)
+            if message:
+                if raise_exception:
+                    raise GradcheckError(
+                        f"gradcheck failed for input {i} (shape {x.shape}): {message}"
+                    )
+                return False
+        return True
+    finally:  # the inputs leave as they came
+        for i, (data, grad) in zip(checked, saved, strict=True):
+            inputs[i].data, inputs[i].grad = data, grad
 
-    for i in checked:
-        x = inputs[i]
-        shape = x.shape
-        analytic = numpy.zeros(shape) if x.grad is None else backend.to_host(x.grad.data)
-        numerical = numpy.zeros(shape)
-        if not x.data.flags.c_contiguous:
-            x.data = x.data.copy()
-        flat = x.data.reshape(-1)  # a view of a contiguous array: writing it perturbs x
-        with no_grad():
-            for j in range(flat.size):
-                original = flat[j].item()
-                flat[j] = original + eps
-                plus = _projected(_outputs(fn, inputs), upstream)
-                flat[j] = original - eps
-                minus = _projected(_outputs(fn, inputs), upstream)
-                flat[j] = original
-                numerical.flat[j] = (plus - minus) / (2 * eps)
-        error = abs(analytic - numerical)
-        bad = error > atol + rtol * abs(numerical)
-        if bad.any():
-            worst = (error - rtol * abs(numerical)).argmax()
-            index = tuple(int(k) for k in numpy.unravel_index(worst, x.shape))
-            relative = error / (abs(numerical) + 1e-300)
-            message = (
-                f"gradcheck failed for input {i} (shape {x.shape}): at index {index} the "
-                f"analytic gradient is {analytic.reshape(-1)[worst]:.8g} but the numerical one is "
-                f"{numerical.reshape(-1)[worst]:.8g}; max abs error {error.max():.3g}, "
-                f"max rel error {relative.max():.3g} ({int(bad.sum())} of {bad.size} elements "
-                f"outside atol={atol}, rtol={rtol})"
-            )
-            if raise_exception:
-                raise GradcheckError(message)
-            return False
-    return True
+
+def _numerical_gradient(
+    fn: Callable, inputs: tuple[Tensor, ...], x: Tensor, upstream: list[Any], eps: float
+) -> numpy.ndarray:
+    """dL/dx by central differences, perturbing one element of ``x`` at a time in place."""
+    numerical = numpy.zeros(x.shape)
+    x.data = x.data.copy()  # contiguous, and the caller's array is never written
+    flat = x.data.reshape(-1)  # a view: writing it perturbs x
+    with no_grad():
+        for j in range(flat.size):
+            original = flat[j].item()
+            flat[j] = original + eps
+            plus = _projected(_outputs(fn, inputs), upstream)
+            flat[j] = original - eps
+            minus = _projected(_outputs(fn, inputs), upstream)
+            flat[j] = original
+            numerical.flat[j] = (plus - minus) / (2 * eps)
+    return numerical
+
+
+def _mismatch(analytic: numpy.ndarray, numerical: numpy.ndarray, atol: float, rtol: float) -> str:
+    """A description of the worst element outside the tolerance, or "" when all agree.
+
+    Written as ``not error <= tolerance`` so that a NaN anywhere fails the check.
+    """
+    error = abs(analytic - numerical)
+    tolerance = atol + rtol * abs(numerical)
+    bad = ~(error <= tolerance)
+    if not bad.any():
+        return ""
+    worst = numpy.where(numpy.isnan(error), numpy.inf, error - tolerance).argmax()
+    index = tuple(int(k) for k in numpy.unravel_index(worst, analytic.shape))
+    nonzero = numerical != 0
+    relative = (error[nonzero] / abs(numerical[nonzero])).max() if nonzero.any() else numpy.nan
+    return (
+        f"at index {index} the analytic gradient is {analytic.flat[worst]:.8g} but the "
+        f"numerical one is {numerical.flat[worst]:.8g}; max abs error {error.max():.3g}, "
+        f"max rel error {relative:.3g} where the numerical gradient is nonzero "
+        f"({int(bad.sum())} of {bad.size} elements outside atol={atol}, rtol={rtol})"
+    )

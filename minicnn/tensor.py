@@ -54,7 +54,8 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         device = backend.device_of(data) if device is None else device
-        self.data = backend.asarray(data, dtype=_default_dtype(data, dtype), device=device)
+        # a copy, as torch.tensor makes: later in-place updates never reach the caller's array
+        self.data = backend.array(data, dtype=_default_dtype(data, dtype), device=device)
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"only floating-point tensors can require grad, got {self.data.dtype}")
         self.requires_grad = bool(requires_grad)
@@ -134,7 +135,9 @@ class Tensor:
         run_backward(self, grad.astype(self.dtype, copy=False), retain_graph)
 
     def _accumulate(self, grad: Any) -> None:
-        self.grad = Tensor._from_op(grad if self.grad is None else self.grad.data + grad, None, 0)
+        # A copy: backward may hand the same array to several inputs (the two sides of a + b).
+        total = grad.copy() if self.grad is None else self.grad.data + grad
+        self.grad = Tensor._from_op(total, None, 0)
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> _RemovableHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned Tensor
@@ -150,14 +153,8 @@ class Tensor:
 
     def retain_grad(self) -> None:
         """Keep the gradient of this intermediate (non-leaf) tensor in ``.grad``."""
-        if self.grad_fn is None or getattr(self, "_retains_grad", False):
-            return
-        self._retains_grad = True
-
-        def keep(grad: Tensor) -> None:
-            self._accumulate(grad.data)
-
-        self.register_hook(keep)
+        if self.grad_fn is not None:
+            self.grad_fn._retained[self._output_index] = self
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory)."""
@@ -182,6 +179,25 @@ class Tensor:
 
     def tolist(self) -> Any:
         return self.numpy().tolist()
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> Any:
+        """``numpy.asarray(t)`` gives the values (a host copy for GPU tensors)."""
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.kind not in "iu":
+            raise TypeError(f"only integer tensors can be used as an index, got {self.dtype}")
+        return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        return format(self.item(), spec) if spec and self.data.size == 1 else repr(self)
 
     def to(self, target: Any) -> Tensor:
         """Move to a device (``"cpu"``, ``"cuda"``) or convert to a dtype; differentiable."""
@@ -211,53 +227,74 @@ class Tensor:
 
     # --- arithmetic ---------------------------------------------------------------------
 
-    def _lift(self, other: Any) -> Tensor:
-        """Turn a Python number or an array into a Tensor that can meet ``self`` in an op.
+    def _cast(self, dtype: Any) -> Tensor:
+        return self if self.dtype == dtype else Tensor._from_op(self.data.astype(dtype), None, 0)
 
-        Python numbers take this tensor's dtype when it is floating, so float32 stays float32.
+    def _pair(self, other: Any) -> tuple[Tensor, Tensor]:
+        """``self`` and ``other`` as two Tensors whose dtypes combine as in PyTorch.
+
+        A number (Python or NumPy, or a 0-d array) adapts to the tensor: it takes the
+        tensor's dtype when that is floating, so float32 stays float32; a float number with an
+        integer tensor gives float32. Between tensors, an integer one takes the floating one's
+        dtype. (NumPy alone would promote both cases to float64.)
         """
-        if isinstance(other, Tensor):
-            return other
-        if isinstance(other, (bool, int, float)):
-            dtype = self.dtype if self.dtype.kind == "f" else None
-            return Tensor(backend.asarray(other, dtype=dtype, device=self.device))
-        return Tensor(other, device=self.device)
+        value = other.item() if hasattr(other, "item") and getattr(other, "ndim", 1) == 0 else other
+        if isinstance(value, (bool, int, float)) and not isinstance(other, Tensor):
+            a = self
+            if a.dtype.kind not in "fc" and isinstance(value, float):
+                a = a._cast(backend.float32)
+            elif a.dtype.kind == "b" and not isinstance(value, bool):
+                a = a._cast(backend.int64)
+            return a, Tensor._from_op(backend.asarray(value, a.dtype, a.device), None, 0)
+        a, b = self, other if isinstance(other, Tensor) else Tensor(other, device=self.device)
+        if a.dtype.kind == "f" and b.dtype.kind != "f":
+            b = b._cast(a.dtype)
+        elif b.dtype.kind == "f" and a.dtype.kind != "f":
+            a = a._cast(b.dtype)
+        return a, b
 
     def __add__(self, other: Any) -> Tensor:
-        return M.Add()(self, self._lift(other))
+        return M.Add()(*self._pair(other))
 
     def __radd__(self, other: Any) -> Tensor:
-        return M.Add()(self._lift(other), self)
+        return M.Add()(*reversed(self._pair(other)))
 
     def __sub__(self, other: Any) -> Tensor:
-        return M.Sub()(self, self._lift(other))
+        return M.Sub()(*self._pair(other))
 
     def __rsub__(self, other: Any) -> Tensor:
-        return M.Sub()(self._lift(other), self)
+        return M.Sub()(*reversed(self._pair(other)))
 
     def __mul__(self, other: Any) -> Tensor:
-        return M.Mul()(self, self._lift(other))
+        return M.Mul()(*self._pair(other))
 
     def __rmul__(self, other: Any) -> Tensor:
-        return M.Mul()(self._lift(other), self)
+        return M.Mul()(*reversed(self._pair(other)))
+
+    def _float_pair(self, other: Any) -> tuple[Tensor, Tensor]:
+        """As ``_pair``, then float32 for two integers: true division gives floats."""
+        a, b = self._pair(other)
+        if a.dtype.kind != "f":
+            a, b = a._cast(backend.float32), b._cast(backend.float32)
+        return a, b
 
     def __truediv__(self, other: Any) -> Tensor:
-        return M.Div()(self, self._lift(other))
+        return M.Div()(*self._float_pair(other))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return M.Div()(self._lift(other), self)
+        return M.Div()(*reversed(self._float_pair(other)))
 
     def __matmul__(self, other: Any) -> Tensor:
-        return M.MatMul()(self, self._lift(other))
+        return M.MatMul()(*self._pair(other))
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return M.MatMul()(self._lift(other), self)
+        return M.MatMul()(*reversed(self._pair(other)))
 
     def __pow__(self, other: Any) -> Tensor:
-        return M.Pow()(self, self._lift(other))
+        return M.Pow()(*self._pair(other))
 
     def __rpow__(self, other: Any) -> Tensor:
-        return M.Pow()(self._lift(other), self)
+        return M.Pow()(*reversed(self._pair(other)))
 
     def __neg__(self) -> Tensor:
         return M.Neg()(self)
@@ -267,7 +304,8 @@ class Tensor:
 
     # Comparisons give boolean tensors and are not differentiable.
     def _compare(self, other: Any, op: Callable[[Any, Any], Any]) -> Tensor:
-        return Tensor._from_op(op(self.data, self._lift(other).data), None, 0)
+        a, b = self._pair(other)
+        return Tensor._from_op(op(a.data, b.data), None, 0)
 
     def __lt__(self, other: Any) -> Tensor:
         return self._compare(other, lambda a, b: a < b)
@@ -339,9 +377,15 @@ class Tensor:
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         """Merge dimensions ``start_dim..end_dim`` into one, as ``torch.flatten``."""
+        rank = max(self.ndim, 1)
+        for d in (start_dim, end_dim):
+            if not -rank <= d < rank:
+                raise IndexError(f"flatten: dimension {d} is out of range for {self.ndim} dims")
+        start, end = start_dim % rank, end_dim % rank
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
         if self.ndim == 0:
             return self.reshape(1)
-        start, end = start_dim % self.ndim, end_dim % self.ndim
         return self.reshape(*self.shape[:start], -1, *self.shape[end + 1 :])
 
     def permute(self, *dims: int | Sequence[int]) -> Tensor:
@@ -368,7 +412,9 @@ def _index_arrays(index: Any) -> Any:
 
 def as_tensor(data: Any) -> Tensor:
     """``data`` itself if it is a Tensor, else a new Tensor that does not require grad."""
-    return data if isinstance(data, Tensor) else Tensor(data)
+    if isinstance(data, Tensor):
+        return data
+    return Tensor._from_op(backend.asarray(data, dtype=_default_dtype(data, None)), None, 0)
 
 
 def tensor(

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minicnn as mc
 from minicnn.autograd import Function
@@ -187,3 +189,91 @@ def test_detach_cuts_the_graph():
     x = mc.tensor([1.0], requires_grad=True)
     y = (x * 2).detach()
     assert not y.requires_grad and y.grad_fn is None
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        lambda a: a + a * a,  # the direct use of a comes first
+        lambda a: a * a + a,
+        lambda a: a + mc.tanh(a),  # a residual connection h + f(h)
+        lambda a: mc.tanh(a) + a,
+        lambda a: a / a.sum(),
+        lambda a: (a + a.exp()) * (a.exp() + a * 2),
+    ],
+)
+def test_shared_intermediate_gets_every_consumers_gradient(expression):
+    x = mc.tensor(np.array([0.3, -0.7, 1.1]), requires_grad=True)
+    assert mc.gradcheck(lambda t: expression(t * 2), [x])
+
+
+def test_residual_gradient_is_exact():
+    x = mc.tensor([3.0], requires_grad=True)
+    a = x * 2
+    (a + a * a).sum().backward()  # d/dx (2x + 4x^2) = 2 + 8x = 26
+    np.testing.assert_allclose(x.grad.numpy(), [26.0])
+
+
+@settings(max_examples=30)
+@given(data=st.data())
+def test_random_graphs_with_shared_nodes_pass_gradcheck(data):
+    """Random DAGs: each new node combines two earlier nodes, so nodes are reused freely."""
+    n_nodes = data.draw(st.integers(2, 8))
+    recipe = [
+        (
+            data.draw(st.sampled_from(["add", "mul", "sub", "tanh_add"])),
+            data.draw(st.integers(0, i)),
+            data.draw(st.integers(0, i)),
+        )
+        for i in range(n_nodes)
+    ]
+
+    def build(x):
+        nodes = [x]
+        for op, i, j in recipe:
+            a, b = nodes[i], nodes[j]
+            nodes.append(
+                {"add": a + b, "mul": a * b * 0.5, "sub": a - b}.get(op)
+                if op != "tanh_add"
+                else mc.tanh(a) + b
+            )
+        return sum(nodes[1:], nodes[-1] * 0)
+
+    x = mc.tensor(np.linspace(-0.9, 0.8, 4), requires_grad=True)
+    assert mc.gradcheck(build, [x])
+
+
+def test_retained_gradient_is_the_one_after_hooks():
+    x = mc.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 1
+    h.retain_grad()
+    h.register_hook(lambda g: g * 10)
+    h.sum().backward()
+    np.testing.assert_array_equal(h.grad.numpy(), [10.0, 10.0])  # as in PyTorch
+
+
+def test_leaf_gradients_never_share_an_array():
+    a = mc.tensor([1.0, 2.0], requires_grad=True)
+    b = mc.tensor([3.0, 4.0], requires_grad=True)
+    upstream = np.ones(2, dtype=np.float32)
+    (a + b).backward(upstream)
+    a.grad.data[0] = 100.0
+    assert b.grad.data[0] == 1.0 and upstream[0] == 1.0
+
+
+def test_functions_without_incoming_gradient_are_freed_too():
+    class FirstOnly(Function):
+        """y = a + b, declared differentiable in a only."""
+
+        def forward(self, a, b):
+            return a + b
+
+        def backward(self, g):
+            return g, None
+
+    x = mc.tensor([1.0], requires_grad=True)
+    y = x * 2
+    dead = y.grad_fn  # reachable from the loss, but no gradient flows into it
+    FirstOnly()(x, y).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0])
+    assert dead.inputs is None

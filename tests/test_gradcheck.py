@@ -96,3 +96,29 @@ def test_perturbs_non_contiguous_inputs_correctly():
     data = np.random.default_rng(3).uniform(0.5, 2.0, size=(4, 3)).T  # a transposed view
     x = mc.tensor(data, requires_grad=True)
     assert mc.gradcheck(lambda t: Square()(t) @ mc.tensor(np.ones((4, 2))), [x])
+
+
+class NanBackward(Function):
+    def forward(self, x):
+        return x * 2
+
+    def backward(self, g):
+        return g * float("nan")
+
+
+def test_rejects_nan_gradients():
+    with pytest.raises(mc.GradcheckError, match="analytic gradient is nan"):
+        mc.gradcheck(lambda t: NanBackward()(t), [x64()])
+
+
+def test_rejects_a_nan_forward():
+    with pytest.raises(mc.GradcheckError, match="numerical one is nan"):
+        mc.gradcheck(lambda t: t * float("nan"), [x64()])
+
+
+def test_leaves_inputs_as_they_came():
+    x = x64()
+    data = x.data
+    x.grad = mc.tensor(np.full((3, 4), 7.0))
+    mc.gradcheck(lambda t: Square()(t), [x])
+    assert x.data is data and np.all(x.grad.numpy() == 7.0)

@@ -387,8 +387,8 @@ class Module:
         for param in self.parameters():
             if set_to_none:
                 param.grad = None
-            elif param.grad is not None:  # a new array: gradients may share theirs
-                param.grad = Tensor(param.grad.data * 0)
+            elif param.grad is not None:
+                param.grad = Tensor(backend.get_array_module(param.data).zeros_like(param.data))
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Set ``requires_grad`` of every parameter: ``requires_grad_(False)`` freezes them."""

@@ -21,6 +21,8 @@ class Parameter(Tensor):
         if data is None:
             data = Tensor([])
         super().__init__(data, requires_grad=requires_grad)
+        if isinstance(data, Tensor):
+            self.data = data.data  # share the array, not the copy Tensor() makes
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
