@@ -43,14 +43,17 @@ class _GradMode:
 
     enabled: bool
 
+    def __init__(self) -> None:
+        self._previous: list[bool] = []  # a stack, so one instance can be entered twice
+
     def __enter__(self) -> None:
         global _grad_enabled
-        self._previous = _grad_enabled
+        self._previous.append(_grad_enabled)
         _grad_enabled = self.enabled
 
     def __exit__(self, *exc_info: object) -> None:
         global _grad_enabled
-        _grad_enabled = self._previous
+        _grad_enabled = self._previous.pop()
 
     def __call__(self, func: Callable) -> Callable:
         @functools.wraps(func)

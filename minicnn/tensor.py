@@ -56,6 +56,10 @@ class Tensor:
         device = backend.device_of(data) if device is None else device
         # a copy, as torch.tensor makes: later in-place updates never reach the caller's array
         self.data = backend.array(data, dtype=_default_dtype(data, dtype), device=device)
+        if self.data.dtype.kind not in "biuf":
+            raise TypeError(
+                f"tensors hold booleans or numbers, got data of dtype {self.data.dtype}"
+            )
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"only floating-point tensors can require grad, got {self.data.dtype}")
         self.requires_grad = bool(requires_grad)
@@ -354,6 +358,8 @@ class Tensor:
         return R.Sum(dim, keepdim)(self)
 
     def mean(self, dim: Dims = None, keepdim: bool = False) -> Tensor:
+        if self.dtype.kind != "f":
+            raise TypeError(f"mean() needs a floating-point tensor, got {self.dtype}: use .float()")
         return R.Mean(dim, keepdim)(self)
 
     def max(self, dim: Dims = None, keepdim: bool = False) -> Tensor:

@@ -277,3 +277,12 @@ def test_functions_without_incoming_gradient_are_freed_too():
     FirstOnly()(x, y).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [1.0])
     assert dead.inputs is None
+
+
+def test_one_no_grad_instance_can_be_nested():
+    guard = mc.no_grad()
+    with guard:
+        with guard:
+            assert not mc.is_grad_enabled()
+        assert not mc.is_grad_enabled()
+    assert mc.is_grad_enabled()

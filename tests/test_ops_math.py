@@ -289,3 +289,41 @@ def test_float32_stays_float32(op):
     assert y.dtype == np.float32
     y.sum().backward()
     assert x.grad.dtype == np.float32
+
+
+@st.composite
+def basic_indices(draw, shape):
+    """Ints (also negative) and slices with positive or negative steps for the leading
+    dimensions, with None (a new axis) and a trailing Ellipsis mixed in."""
+    parts = []
+    for n in shape[: draw(st.integers(1, len(shape)))]:
+        if draw(st.booleans()):
+            parts.append(draw(st.integers(-n, n - 1)))
+        else:
+            step = draw(st.sampled_from([1, 2, 3, -1, -2]))
+            parts.append(slice(draw(st.integers(-n, n)), draw(st.integers(-n, n)), step))
+    if draw(st.booleans()):
+        parts.insert(draw(st.integers(0, len(parts))), None)
+    if draw(st.booleans()):
+        parts.append(Ellipsis)
+    return tuple(parts)
+
+
+@given(shape=array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4), data=st.data())
+def test_basic_indexing_gradcheck_and_torch(shape, data):
+    index = data.draw(basic_indices(shape))
+    x = values(shape)
+    assume(x[index].size > 0)
+    assert mc.gradcheck(lambda t: t[index] * 3, [leaf(x)])
+    if all(not isinstance(i, slice) or i.step > 0 for i in index):  # PyTorch: no negative steps
+        assert_matches_torch(lambda t: t[index], lambda t: t[index], x)
+
+
+@given(shape=array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4), data=st.data())
+def test_integer_array_indexing_with_repeats(shape, data):
+    picks = data.draw(st.lists(st.integers(-shape[0], shape[0] - 1), min_size=1, max_size=6))
+    index = np.array(picks)
+    x = values(shape)
+    assert mc.gradcheck(lambda t: t[index] ** 2, [leaf(x)])
+    torch = torch_or_skip()
+    assert_matches_torch(lambda t: t[index], lambda t: t[torch.from_numpy(index)], x)

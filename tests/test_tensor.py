@@ -168,3 +168,10 @@ def test_conversions_to_python_and_numpy():
 def test_arange_with_floats_is_float32():
     assert mc.arange(0.0, 1.0, 0.25).dtype == np.float32
     assert mc.arange(3).dtype == np.int64
+
+
+def test_rejects_non_numeric_data_and_integer_mean():
+    with pytest.raises(TypeError, match="booleans or numbers"):
+        mc.tensor(["a"])
+    with pytest.raises(TypeError, match="floating-point"):
+        mc.tensor([1, 2]).mean()
