@@ -1,7 +1,5 @@
 """SyntheticShapes: arrays, masks and boxes that agree, geometry per class, seeded generation."""
 
-import time
-
 import numpy as np
 import pytest
 from hypothesis import given
@@ -64,11 +62,11 @@ def test_same_seed_same_data():
     assert not np.array_equal(a.images, c.images)
 
 
-def test_generation_is_fast_and_transform_applies():
-    start = time.perf_counter()
-    data = SyntheticShapes(2000, image_size=32, transform=lambda x: x[:1])
-    assert time.perf_counter() - start < 1.0
-    assert data[0][0].shape == (1, 32, 32)
+def test_transform_applies_to_each_item():
+    data = SyntheticShapes(20, image_size=32, transform=lambda x: x[:1])
+    image, _ = data[3]
+    assert image.shape == (1, 32, 32)
+    np.testing.assert_array_equal(image, data.images[3, :1])
 
 
 def test_bad_arguments():

@@ -23,6 +23,16 @@ class FixedGenerator:
         return self._integers if size is None else np.array(self._integers)
 
 
+class FixedDraws:
+    """Stands in for a generator: lam = 0.3 and each example mixed with the one before it."""
+
+    def beta(self, a, b):
+        return 0.3
+
+    def permutation(self, n):
+        return np.roll(np.arange(n), 1)
+
+
 def image(channels=3, height=4, width=5, seed=0):
     return np.random.default_rng(seed).random((channels, height, width), dtype=np.float32)
 
@@ -133,6 +143,26 @@ def test_random_transforms_follow_manual_seed():
     assert any(not np.array_equal(a, first[0]) for a in first)
 
 
+def test_using_generator_scopes_where_random_transforms_draw():
+    default = mc.backend.default_generator("cpu")
+    assert T.current_generator() is default
+    mine = np.random.default_rng(0)
+    with T.using_generator(mine):
+        assert T.current_generator() is mine
+        with T.using_generator(None):  # None leaves the generator as it is
+            assert T.current_generator() is mine
+        flip = T.RandomHorizontalFlip()
+        assert flip.rng is mine
+        own = np.random.default_rng(1)
+        assert T.RandomShift(1, generator=own).rng is own  # its own generator wins
+    assert T.current_generator() is default and flip.rng is default
+    x = image()
+    with T.using_generator(np.random.default_rng(4)):
+        first = [T.RandomShift(2)(x) for _ in range(5)]
+    with T.using_generator(np.random.default_rng(4)):
+        assert all(np.array_equal(T.RandomShift(2)(x), a) for a in first)
+
+
 def test_resize_known_values():
     x = np.array([[[0.0, 1.0]]], dtype=np.float32)
     np.testing.assert_allclose(T.Resize((1, 4))(x), [[[0.0, 0.25, 0.75, 1.0]]])
@@ -207,3 +237,38 @@ def test_mixup():
         T.mixup(x, y, alpha=0, num_classes=3)
     with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\)"):
         T.mixup(x, y, alpha=1, num_classes=2)
+
+
+def test_mixup_infers_num_classes_from_the_labels():
+    images = image(channels=6).reshape(6, 1, 4, 5)
+    labels = np.array([0, 2, 1, 2, 0, 1])
+    inferred = T.mixup(images, labels, 0.4, generator=np.random.default_rng(3))
+    given_ = T.mixup(images, labels, 0.4, 3, generator=np.random.default_rng(3))
+    assert inferred[1].shape == (6, 3) and inferred[1].dtype == np.float32
+    for a, b in zip(inferred, given_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # a batch without the last class gets too few columns: hence num_classes is safer
+    assert T.mixup(images, labels % 2, 0.4)[1].shape == (6, 2)
+    assert T.mixup(images, labels % 2, 0.4, num_classes=3)[1].shape == (6, 3)
+    with pytest.raises(ValueError, match="give num_classes"):
+        T.mixup(images[:0], labels[:0], 0.4)
+    with pytest.raises(ValueError, match="must be integers, got float64"):
+        T.mixup(images, labels.astype(np.float64), 0.4)
+
+
+def test_mixup_of_soft_targets_mixes_them_as_they_are():
+    images = image(channels=4, height=3, width=5).reshape(4, 1, 3, 5)
+    soft = np.random.default_rng(2).dirichlet(np.ones(5), size=4)
+    mixed, mixed_soft = T.mixup(mc.tensor(images), mc.tensor(soft), 0.5, generator=FixedDraws())
+    lam, perm = 0.3, FixedDraws().permutation(4)
+    np.testing.assert_allclose(mixed_soft.data, lam * soft + (1 - lam) * soft[perm], rtol=1e-6)
+    assert mixed_soft.dtype == np.float32  # like the images
+    np.testing.assert_allclose(mixed.data, lam * images + (1 - lam) * images[perm], rtol=1e-6)
+    labels = np.array([4, 0, 1, 2])  # one-hot targets are soft targets too
+    from_labels = T.mixup(images, labels, 0.5, generator=FixedDraws())[1]
+    from_one_hot = T.mixup(images, np.eye(5)[labels], 0.5, generator=FixedDraws())[1]
+    np.testing.assert_allclose(from_one_hot, from_labels, rtol=1e-6)
+    with pytest.raises(ValueError, match="num_classes=3 but the soft targets y have 5 columns"):
+        T.mixup(images, soft, 0.5, num_classes=3)
+    with pytest.raises(ValueError, match=r"expected y of shape \(B,\) .* got \(3, 5\)"):
+        T.mixup(images, soft[:3], 0.5)

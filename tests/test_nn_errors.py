@@ -63,15 +63,93 @@ def test_batch_norm_wrong_shapes():
         nn.BatchNorm1d(4)(mc.zeros(8, 3))
 
 
-def test_pooling_wrong_rank():
+@pytest.mark.parametrize(
+    "layer, name",
+    [
+        (nn.MaxPool2d(kernel_size=2, stride=2), "MaxPool2d(kernel_size=2, stride=2, padding=0)"),
+        (
+            nn.AvgPool2d((3, 2), padding=(1, 0), count_include_pad=False),
+            "AvgPool2d(kernel_size=(3, 2), stride=(3, 2), padding=(1, 0), count_include_pad=False)",
+        ),
+        (nn.AdaptiveAvgPool2d(1), "AdaptiveAvgPool2d(output_size=1)"),
+        (nn.GlobalAvgPool2d(), "GlobalAvgPool2d()"),
+        (nn.GlobalMaxPool2d(), "GlobalMaxPool2d()"),
+    ],
+)
+@pytest.mark.parametrize("shape", [(8, 28, 28), (8, 784), (2, 1, 3, 4, 4)])
+def test_pooling_wrong_rank_names_the_layer(layer, name, shape):
+    with raises(ValueError, f"{name}: expected input of shape (N, C, H, W), got {shape}"):
+        layer(mc.zeros(*shape))
+
+
+def test_pooling_kernel_larger_than_padded_input():
     with raises(
         ValueError,
-        "MaxPool2d(kernel_size=2, stride=2, padding=0): expected a 3-D (C, H, W) or 4-D "
-        "(N, C, H, W) input, got shape (8, 784)",
+        "MaxPool2d(kernel_size=3, stride=3, padding=0): input of size 2x5 is too small: "
+        "padded to 2x5, it is smaller than the kernel 3x3",
     ):
-        nn.MaxPool2d(2)(mc.zeros(8, 784))
-    with raises(ValueError, "GlobalAvgPool2d(): expected a 4-D input (N, C, H, W), got shape"):
-        nn.GlobalAvgPool2d()(mc.zeros(3, 4, 4))
+        nn.MaxPool2d(3)(mc.zeros(1, 1, 2, 5))
+    with raises(
+        ValueError,
+        "AvgPool2d(kernel_size=(2, 5), stride=1, padding=(1, 2)): input of size 4x0 is too "
+        "small: padded to 6x4, it is smaller than the kernel 2x5",
+    ):
+        nn.AvgPool2d((2, 5), stride=1, padding=(1, 2))(mc.zeros(1, 1, 4, 0))
+    # the padding counts: a 3x3 kernel padded by 1 fits a 1x1 input
+    assert nn.MaxPool2d(3, padding=1)(mc.zeros(1, 1, 1, 1)).shape == (1, 1, 1, 1)
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (
+            lambda: nn.AvgPool2d(0),
+            "AvgPool2d: kernel_size must be an int or a pair of ints >= 1, got 0",
+        ),
+        (
+            lambda: nn.MaxPool2d((2, 0)),
+            "MaxPool2d: kernel_size must be an int or a pair of ints >= 1, got (2, 0)",
+        ),
+        (
+            lambda: nn.MaxPool2d(2.5),
+            "MaxPool2d: kernel_size must be an int or a pair of ints >= 1, got 2.5",
+        ),
+        (
+            lambda: nn.MaxPool2d(2, padding=2),
+            "MaxPool2d: padding must be at most half of kernel_size, got padding=2 for "
+            "kernel_size=2",
+        ),
+        (
+            lambda: nn.AvgPool2d((4, 3), padding=(2, 2)),
+            "AvgPool2d: padding must be at most half of kernel_size, got padding=(2, 2) for "
+            "kernel_size=(4, 3)",
+        ),
+        (
+            lambda: nn.MaxPool2d(2, padding=-1),
+            "MaxPool2d: padding must be an int or a pair of ints >= 0, got -1",
+        ),
+        (
+            lambda: nn.MaxPool2d(2, stride=-1),
+            "MaxPool2d: stride must be an int or a pair of ints >= 1, got -1",
+        ),
+        (
+            lambda: nn.AvgPool2d(2, stride=(1, 0)),
+            "AvgPool2d: stride must be an int or a pair of ints >= 1, got (1, 0)",
+        ),
+        (
+            lambda: nn.AdaptiveAvgPool2d((0, None)),
+            "AdaptiveAvgPool2d: output_size must be an int >= 1 or a pair of them (None keeps "
+            "that input size), got (0, None)",
+        ),
+        (
+            lambda: nn.AdaptiveAvgPool2d((1, 2, 3)),
+            "AdaptiveAvgPool2d: output_size must be an int >= 1 or a pair of them",
+        ),
+    ],
+)
+def test_pooling_settings_are_checked_when_the_layer_is_built(build, message):
+    with raises(ValueError, message):
+        build()
 
 
 def test_dtype_mismatch_is_an_error_naming_the_fix():

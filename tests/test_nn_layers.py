@@ -208,47 +208,48 @@ def test_global_pools():
 
 # --- batch normalisation -------------------------------------------------------------------------
 
-BN_CASES = [
-    ("BatchNorm1d", (6, 3)),
-    ("BatchNorm1d", (4, 3, 5)),
-    ("BatchNorm2d", (3, 3, 2, 3)),
-]
-BN_OPTIONS = [
-    {},
-    {"momentum": None},
-    {"affine": False},
-    {"track_running_stats": False},
-    {"eps": 1e-3, "momentum": 0.5},
-]
+
+@st.composite
+def batch_norm_cases(draw):
+    """A BatchNorm layer's name, input shape (batch 1..3, channels 1..3, spatial sizes 1..4)
+    and options. Batch statistics need at least 2 values per channel (PyTorch refuses 1)."""
+    name, spatial_dims = draw(
+        st.sampled_from([("BatchNorm1d", 0), ("BatchNorm1d", 1), ("BatchNorm2d", 2)])
+    )
+    spatial = tuple(draw(st.integers(1, 4)) for _ in range(spatial_dims))
+    batch = draw(st.integers(1 if np.prod(spatial) > 1 else 2, 3))
+    options = dict(
+        eps=draw(st.floats(1e-5, 0.1)),
+        momentum=draw(st.none() | st.floats(0.0, 1.0)),
+        affine=draw(st.booleans()),
+        track_running_stats=draw(st.booleans()),
+    )
+    return name, (batch, draw(st.integers(1, 3)), *spatial), options
 
 
-@pytest.mark.parametrize("name, shape", BN_CASES)
-@pytest.mark.parametrize("options", BN_OPTIONS)
-@pytest.mark.parametrize("training", [True, False])
-def test_batch_norm_matches_torch(name, shape, options, training):
-    torch = torch_or_skip()
-    ours = getattr(nn, name)(shape[1], **options)
-    theirs = getattr(torch.nn, name)(shape[1], **options)
-    ours.train(training)
-    theirs.train(training)
+@settings(max_examples=25, deadline=None)
+@given(batch_norm_cases(), st.booleans(), st.integers(0, 2**16))
+def test_batch_norm_gradcheck_and_torch(case, training, seed):
+    name, shape, options = case
+    ours = getattr(nn, name)(shape[1], **options).train(training)
+    if ours.affine:
+        with mc.no_grad():
+            nn.init.uniform_(ours.weight, 0.5, 1.5)
+            nn.init.uniform_(ours.bias, -1, 1)
     if not training and ours.track_running_stats:
         # non-trivial running statistics to evaluate with
-        stats = {"running_mean": normal(shape[1], 7), "running_var": 1 + normal(shape[1], 8) ** 2}
+        stats = {
+            "running_mean": normal(shape[1], seed + 1),
+            "running_var": 1 + normal(shape[1], seed + 2) ** 2,
+        }
         ours.load_state_dict({**ours.state_dict(), **stats})
-    assert_same_as_torch(ours, theirs, normal(shape), steps=3)
+    check_layer(ours, shape, seed=seed)
+    torch = torch_or_skip()
+    theirs = getattr(torch.nn, name)(shape[1], **options).train(training)
+    assert_same_as_torch(ours, theirs, normal(shape, seed), steps=3)
     if training and ours.track_running_stats:
         # 3 steps, then torch's count (3) loaded back and 3 more steps
         assert ours.num_batches_tracked.item() == 6
-
-
-@pytest.mark.parametrize("name, shape", BN_CASES)
-@pytest.mark.parametrize("training", [True, False])
-def test_batch_norm_gradcheck(name, shape, training):
-    layer = getattr(nn, name)(shape[1])
-    with mc.no_grad():
-        nn.init.uniform_(layer.weight, 0.5, 1.5)
-        nn.init.uniform_(layer.bias, -1, 1)
-    check_layer(layer.train(training), shape)
 
 
 def test_batch_norm_buffers_and_cumulative_average():
@@ -284,94 +285,155 @@ def test_dropout_train_and_eval():
 
 # --- activations -----------------------------------------------------------------------------------
 
-ACTIVATIONS = [
-    ("ReLU", {}),
-    ("LeakyReLU", {}),
-    ("LeakyReLU", {"negative_slope": 0.2}),
-    ("ELU", {}),
-    ("ELU", {"alpha": 0.5}),
-    ("GELU", {}),
-    ("GELU", {"approximate": "tanh"}),
-    ("Sigmoid", {}),
-    ("Tanh", {}),
-    ("Softmax", {"dim": 1}),
-    ("Softmax", {"dim": -1}),
-    ("LogSoftmax", {"dim": 1}),
-]
+KINKED_AT_ZERO = ("ReLU", "LeakyReLU", "ELU")
 
 
-@pytest.mark.parametrize("name, kwargs", ACTIVATIONS)
-def test_activation_gradcheck_and_torch(name, kwargs):
-    check_layer(getattr(nn, name)(**kwargs), (2, 3, 4))
-    torch = torch_or_skip()
+def shapes(min_dims=2, max_dims=4):
+    """(batch 1..3, channels 1..3, then spatial sizes 1..4), ``min_dims`` to ``max_dims`` axes."""
+    return st.tuples(
+        st.integers(1, 3),
+        st.integers(1, 3),
+        st.lists(st.integers(1, 4), min_size=min_dims - 2, max_size=max_dims - 2),
+    ).map(lambda t: (t[0], t[1], *t[2]))
+
+
+@st.composite
+def activation_cases(draw):
+    """An activation's name, its arguments and an input shape."""
+    shape = draw(shapes())
+    name = draw(
+        st.sampled_from([*KINKED_AT_ZERO, "GELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax"])
+    )
+    kwargs = {}
+    if name == "LeakyReLU":
+        kwargs["negative_slope"] = draw(st.floats(0.0, 1.0))
+    elif name == "ELU":
+        kwargs["alpha"] = draw(st.floats(0.1, 2.0))
+    elif name == "GELU":
+        kwargs["approximate"] = draw(st.sampled_from(["none", "tanh"]))
+    elif name in ("Softmax", "LogSoftmax"):
+        kwargs["dim"] = draw(st.integers(-len(shape), len(shape) - 1))
+    return name, kwargs, shape
+
+
+def away_from_zero(shape, seed, gap=1e-3):
+    """Normal noise moved ``gap`` away from 0, so that finite differences never cross a kink."""
+    x = normal(shape, seed)
+    return np.where(x >= 0, x + gap, x - gap)
+
+
+@settings(max_examples=25, deadline=None)
+@given(activation_cases(), st.integers(0, 2**16))
+def test_activation_gradcheck_and_torch(case, seed):
+    name, kwargs, shape = case
     layer = getattr(nn, name)(**kwargs)
-    x = mc.randn(2, 3)
-    assert layer(x).dtype == np.float32
-    assert_same_as_torch(layer, getattr(torch.nn, name)(**kwargs), normal((2, 3, 4)))
+    x = away_from_zero(shape, seed)
+    if name in KINKED_AT_ZERO:
+        # check_layer's own input may lie within eps of the kink: check on x instead
+        assert mc.gradcheck(layer, [mc.tensor(x, requires_grad=True)])
+    else:
+        check_layer(layer, shape, seed=seed)
+    assert layer(mc.randn(*shape)).dtype == np.float32
+    torch = torch_or_skip()
+    assert_same_as_torch(layer, getattr(torch.nn, name)(**kwargs), x)
 
 
 # --- losses ------------------------------------------------------------------------------------------
 
-REDUCTIONS = ["mean", "sum", "none"]
+REDUCTIONS = st.sampled_from(["mean", "sum", "none"])
+FEW_LOSSES = settings(max_examples=20, deadline=None)
 
 
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("weighted", [False, True])
-@pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
-def test_cross_entropy_loss(reduction, weighted, label_smoothing):
+def class_weights(rng, classes, weighted):
+    return rng.uniform(0.2, 2.0, classes) if weighted else None
+
+
+def maybe(array, wrap):
+    return None if array is None else wrap(array)
+
+
+def check_loss(ours, build_theirs, x, target):
+    """Gradient-check the loss ``ours`` on ``x`` with ``target``, then compare it with
+    ``build_theirs(torch)``, its torch twin."""
+    check_layer(ours, x.shape, args=(mc.tensor(target),))
     torch = torch_or_skip()
-    weight = np.array([0.5, 1.0, 2.0, 1.5]) if weighted else None
-    target = np.array([0, 3, 1, 1, 2])
+    theirs = build_theirs(torch)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert_same_as_torch(ours, theirs, x, (mc.tensor(target),), (torch.from_numpy(target),))
+
+
+@FEW_LOSSES
+@given(
+    shapes(),
+    REDUCTIONS,
+    st.booleans(),
+    st.floats(0.0, 0.5),
+    st.booleans(),
+    st.integers(0, 2**16),
+)
+def test_cross_entropy_loss(shape, reduction, weighted, label_smoothing, probabilities, seed):
+    rng = np.random.default_rng(seed)
+    classes = shape[1]
+    if probabilities:  # class probabilities shaped like the input
+        scores = rng.standard_normal(shape)
+        target = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+    else:  # class indices (N, d1, ...)
+        target = rng.integers(0, classes, (shape[0], *shape[2:]))
+    weight = class_weights(rng, classes, weighted)
     kwargs = dict(reduction=reduction, label_smoothing=label_smoothing)
-    ours = nn.CrossEntropyLoss(weight=None if weight is None else mc.tensor(weight), **kwargs)
-    theirs = torch.nn.CrossEntropyLoss(
-        weight=None if weight is None else torch.from_numpy(weight), **kwargs
+    check_loss(
+        nn.CrossEntropyLoss(maybe(weight, mc.tensor), **kwargs),
+        lambda torch: torch.nn.CrossEntropyLoss(maybe(weight, torch.from_numpy), **kwargs),
+        normal(shape, seed),
+        target,
     )
-    assert list(ours.state_dict()) == list(theirs.state_dict())
-    assert_same_as_torch(
-        ours, theirs, normal((5, 4)), (mc.tensor(target),), (torch.from_numpy(target),)
-    )
-    check_layer(ours, (5, 4), args=(mc.tensor(target),))
 
 
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_nll_and_mse_loss(reduction):
-    torch = torch_or_skip()
-    target = np.array([2, 0, 1])
-    ours, theirs = nn.NLLLoss(reduction=reduction), torch.nn.NLLLoss(reduction=reduction)
-    assert_same_as_torch(
-        ours, theirs, normal((3, 3)), (mc.tensor(target),), (torch.from_numpy(target),)
+@FEW_LOSSES
+@given(shapes(), REDUCTIONS, st.booleans(), st.integers(0, 2**16))
+def test_nll_loss(shape, reduction, weighted, seed):
+    rng = np.random.default_rng(seed)
+    target = rng.integers(0, shape[1], (shape[0], *shape[2:]))
+    weight = class_weights(rng, shape[1], weighted)
+    check_loss(
+        nn.NLLLoss(maybe(weight, mc.tensor), reduction),
+        lambda torch: torch.nn.NLLLoss(maybe(weight, torch.from_numpy), reduction=reduction),
+        normal(shape, seed),
+        target,
     )
-    y = normal((3, 2), seed=5)
-    ours, theirs = nn.MSELoss(reduction), torch.nn.MSELoss(reduction=reduction)
-    assert_same_as_torch(ours, theirs, normal((3, 2)), (mc.tensor(y),), (torch.from_numpy(y),))
-    check_layer(ours, (3, 2), args=(mc.tensor(y),))
 
 
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("weighted", [False, True])
-def test_bce_with_logits_loss(reduction, weighted):
-    torch = torch_or_skip()
-    target = np.random.default_rng(3).uniform(0, 1, (4, 3))
-    weight = np.array([1.0, 0.5, 2.0]) if weighted else None
-    pos_weight = np.array([2.0, 1.0, 0.5]) if weighted else None
+@FEW_LOSSES
+@given(shapes(), REDUCTIONS, st.integers(0, 2**16))
+def test_mse_loss(shape, reduction, seed):
+    check_loss(
+        nn.MSELoss(reduction),
+        lambda torch: torch.nn.MSELoss(reduction=reduction),
+        normal(shape, seed),
+        normal(shape, seed + 1),
+    )
 
-    def maybe(array, wrap):
-        return None if array is None else wrap(array)
 
-    ours = nn.BCEWithLogitsLoss(
-        maybe(weight, mc.tensor), reduction, pos_weight=maybe(pos_weight, mc.tensor)
+@FEW_LOSSES
+@given(shapes(), REDUCTIONS, st.booleans(), st.booleans(), st.integers(0, 2**16))
+def test_bce_with_logits_loss(shape, reduction, weighted, pos_weighted, seed):
+    rng = np.random.default_rng(seed)
+    target = rng.uniform(0, 1, shape)
+    # both broadcast along the last axis, as in PyTorch (one value per class for (N, C))
+    weight = rng.uniform(0.2, 2.0, shape[-1]) if weighted else None
+    pos_weight = rng.uniform(0.2, 2.0, shape[-1]) if pos_weighted else None
+    check_loss(
+        nn.BCEWithLogitsLoss(
+            maybe(weight, mc.tensor), reduction, pos_weight=maybe(pos_weight, mc.tensor)
+        ),
+        lambda torch: torch.nn.BCEWithLogitsLoss(
+            maybe(weight, torch.from_numpy),
+            reduction=reduction,
+            pos_weight=maybe(pos_weight, torch.from_numpy),
+        ),
+        normal(shape, seed),
+        target,
     )
-    theirs = torch.nn.BCEWithLogitsLoss(
-        maybe(weight, torch.from_numpy),
-        reduction=reduction,
-        pos_weight=maybe(pos_weight, torch.from_numpy),
-    )
-    assert list(ours.state_dict()) == list(theirs.state_dict())
-    assert_same_as_torch(
-        ours, theirs, normal((4, 3)), (mc.tensor(target),), (torch.from_numpy(target),)
-    )
-    check_layer(ours, (4, 3), args=(mc.tensor(target),))
 
 
 # --- a small model end to end ------------------------------------------------------------------------

@@ -2,10 +2,13 @@
 
 One pass over the loader is one epoch: every sample appears exactly once (with
 ``drop_last=True`` the incomplete last batch is skipped). With ``shuffle=True`` each epoch
-(each new ``iter(loader)``) visits the samples in a new random order. The orders come from a
-generator seeded with ``seed``, so two loaders with the same seed give the same batches, epoch
-after epoch; with ``seed=None`` they come from minicnn's default CPU generator, which
-``minicnn.manual_seed`` resets.
+(each new ``iter(loader)``) visits the samples in a new random order.
+
+Reproducibility: with ``seed``, the loader draws the orders from its own generator, and while it
+reads a batch the dataset's random transforms draw from that generator too (see
+``transforms.using_generator``); so two loaders with the same seed give the same batches,
+augmentation included, epoch after epoch. With ``seed=None`` both come from minicnn's default
+CPU generator, which ``minicnn.manual_seed`` resets.
 """
 
 from __future__ import annotations
@@ -18,10 +21,15 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor, tensor
 from .dataset import fetch_batch
+from .transforms import using_generator
 
 
 class DataLoader:
-    """Iterate over ``dataset`` in batches ``(x, y)``: x (B, C, H, W) float32, y (B,) int64."""
+    """Iterate over ``dataset`` in batches ``(x, y)``: x (B, C, H, W) float32, y (B,) int64.
+
+    ``seed``: the same seed gives the same batches, shuffling and augmentation included (random
+    transforms without their own ``generator`` draw from the loader's generator).
+    """
 
     def __init__(
         self,
@@ -56,5 +64,7 @@ class DataLoader:
 
     def _batches(self, order: np.ndarray) -> Iterator[tuple[Tensor, Tensor]]:
         for start in range(0, len(self) * self.batch_size, self.batch_size):
-            images, labels = fetch_batch(self.dataset, order[start : start + self.batch_size])
+            # only around the reading: the loader's generator must not leak to the caller
+            with using_generator(self.generator):
+                images, labels = fetch_batch(self.dataset, order[start : start + self.batch_size])
             yield tensor(images), tensor(labels)

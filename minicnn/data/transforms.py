@@ -6,13 +6,16 @@ training image is read it is flipped, rotated, cropped or shifted differently, s
 never sees exactly the same picture twice and has to learn what does not change.
 
 All randomness comes from a NumPy ``Generator``: the one passed as ``generator=``, or else
-minicnn's default CPU generator (looked up at each call, so ``minicnn.manual_seed`` makes
-augmentation reproducible). ``mixup`` works on whole batches instead.
+``current_generator()``: the generator of the seeded ``DataLoader`` reading the current batch,
+otherwise minicnn's default CPU generator (looked up at each call, so ``minicnn.manual_seed``
+makes augmentation reproducible). ``mixup`` works on whole batches instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -80,17 +83,47 @@ def compute_mean_std(dataset: Any) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.sqrt(np.maximum(total_squares / count - mean**2, 0.0))
 
 
+# Set only while a seeded DataLoader reads a batch (see ``using_generator``).
+_loader_generator: ContextVar[np.random.Generator | None] = ContextVar(
+    "minicnn_loader_generator", default=None
+)
+
+
+def current_generator() -> np.random.Generator:
+    """The generator that random transforms without their own ``generator`` draw from: the one
+    of ``using_generator`` (a seeded DataLoader reading a batch), else minicnn's default CPU
+    generator. Custom random transforms should draw from it too, to be reproducible alike."""
+    generator = _loader_generator.get()
+    return backend.default_generator("cpu") if generator is None else generator
+
+
+@contextmanager
+def using_generator(generator: np.random.Generator | None) -> Iterator[None]:
+    """Within the block, ``current_generator()`` is ``generator`` (None: left unchanged).
+
+    A seeded ``DataLoader`` wraps the reading of each batch in it, so that the augmentation
+    of its batches follows its seed. The previous generator is restored on leaving.
+    """
+    if generator is None:
+        yield
+        return
+    token = _loader_generator.set(generator)
+    try:
+        yield
+    finally:
+        _loader_generator.reset(token)
+
+
 class RandomTransform:
-    """Base class of random transforms: holds the generator their random choices come from."""
+    """Base class of random transforms: holds the generator their random choices come from
+    (None: ``current_generator()``, looked up at each call)."""
 
     def __init__(self, generator: np.random.Generator | None = None):
         self.generator = generator
 
     @property
     def rng(self) -> np.random.Generator:
-        if self.generator is not None:
-            return self.generator
-        return backend.default_generator("cpu")
+        return current_generator() if self.generator is None else self.generator
 
 
 class RandomHorizontalFlip(RandomTransform):
@@ -208,7 +241,7 @@ def mixup(
     x: Any,
     y: Any,
     alpha: float,
-    num_classes: int,
+    num_classes: int | None = None,
     generator: np.random.Generator | None = None,
 ) -> tuple[Any, Any]:
     """Mixup (Zhang et al., 2018): blend each example of a batch with another one.
@@ -219,25 +252,47 @@ def mixup(
         soft_y  = lam * one_hot(y) + (1 - lam) * one_hot(y[perm])     # (B, num_classes)
 
     Training on such in-between examples against their in-between targets makes the network
-    less over-confident. ``x`` (B, C, H, W) and ``y`` (B,) integer labels may be Tensors (the
-    result is then Tensors on the same device) or arrays. Small ``alpha`` (0.2) mostly keeps
-    lam near 0 or 1; ``alpha = 1`` draws lam uniformly.
+    less over-confident. ``x`` (B, C, H, W) may be a Tensor (the results are then Tensors on
+    its device) or an array. ``y`` holds integer labels (B,), or targets that are already
+    soft or one-hot (B, K), mixed as they are. Without ``num_classes``, integer labels have
+    ``int(y.max()) + 1`` classes: one too few when the batch happens to miss the last class,
+    so passing ``num_classes`` is safer. Small ``alpha`` (0.2) mostly keeps lam near 0 or 1;
+    ``alpha = 1`` draws lam uniformly. Randomness: ``generator``, else ``current_generator()``.
     """
     if alpha <= 0:
         raise ValueError(f"mixup needs alpha > 0, got {alpha}")
-    rng = generator if generator is not None else backend.default_generator("cpu")
+    rng = current_generator() if generator is None else generator
     images = x.data if isinstance(x, Tensor) else x
     labels = y.data if isinstance(y, Tensor) else y
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+    if labels.shape[:1] != images.shape[:1] or labels.ndim not in (1, 2):
         raise ValueError(
-            f"mixup labels must lie in [0, {num_classes}), got {labels.min()}..{labels.max()}"
+            f"mixup: expected y of shape (B,) (labels) or (B, K) (soft targets) for x of shape "
+            f"{tuple(images.shape)}, got {tuple(labels.shape)}"
         )
     xp = backend.get_array_module(images)
+    if labels.ndim == 2:
+        if num_classes is not None and labels.shape[1] != num_classes:
+            raise ValueError(
+                f"mixup: num_classes={num_classes} but the soft targets y have "
+                f"{labels.shape[1]} columns"
+            )
+        targets = labels.astype(images.dtype)
+    else:
+        if labels.dtype.kind not in "iu":
+            raise ValueError(f"mixup: labels y of shape (B,) must be integers, got {labels.dtype}")
+        if num_classes is None:
+            if not labels.size:
+                raise ValueError("mixup: give num_classes: it cannot be inferred from no labels")
+            num_classes = int(labels.max()) + 1
+        if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+            raise ValueError(
+                f"mixup labels must lie in [0, {num_classes}), got {labels.min()}..{labels.max()}"
+            )
+        targets = xp.eye(num_classes, dtype=images.dtype)[labels]
     lam = float(rng.beta(alpha, alpha))
     perm = xp.asarray(rng.permutation(len(images)))
-    one_hot = xp.eye(num_classes, dtype=images.dtype)[labels]
     mixed = lam * images + (1 - lam) * images[perm]
-    soft = lam * one_hot + (1 - lam) * one_hot[perm]
+    soft = lam * targets + (1 - lam) * targets[perm]
     if isinstance(x, Tensor):
         device = backend.device_of(mixed)
         return tensor(mixed, device=device), tensor(soft, device=device)

@@ -17,12 +17,16 @@ def describe(layer: Module) -> str:
 
 def pair(layer: str, name: str, value: Any, minimum: int) -> tuple[int, int]:
     """``value`` (an int or a pair of ints, each >= ``minimum``) as a pair."""
-    result = (value, value) if isinstance(value, int) else tuple(value)
-    if len(result) != 2 or not all(isinstance(v, int) and v >= minimum for v in result):
+    result = (value, value) if isinstance(value, int) else value
+    if not (
+        isinstance(result, (tuple, list))
+        and len(result) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in result)
+    ):
         raise ValueError(
             f"{layer}: {name} must be an int or a pair of ints >= {minimum}, got {value!r}"
         )
-    return result  # type: ignore[return-value]
+    return tuple(result)  # type: ignore[return-value]
 
 
 def positive_int(layer: str, name: str, value: Any) -> int:

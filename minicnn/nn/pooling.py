@@ -12,53 +12,80 @@ from ..ops.pool import (
     max_pool2d,
 )
 from ..tensor import Tensor, as_tensor
-from ._utils import check_input
+from ._utils import check_input, describe, pair
 from .module import Module
 
 IntOrPair = int | tuple[int, int]
 
 
-def _check_images(layer: Module, x: Tensor, batched_only: bool = False) -> None:
-    if batched_only:
-        ok, expected = x.ndim == 4, "a 4-D input (N, C, H, W)"
-    else:
-        ok, expected = x.ndim in (3, 4), "a 3-D (C, H, W) or 4-D (N, C, H, W) input"
-    check_input(layer, ok, expected, f"shape {x.shape}")
+def _check_batch(layer: Module, x: Tensor) -> None:
+    """Pooling layers take batches of images, like Conv2d (the ops also take one (C, H, W))."""
+    check_input(layer, x.ndim == 4, "input of shape (N, C, H, W)", str(x.shape))
 
 
-class MaxPool2d(Module):
-    """Largest value of each ``kernel_size`` window, windows ``stride`` apart (default:
-    ``kernel_size``, i.e. non-overlapping), over the input padded with -inf.
+class _WindowPool2d(Module):
+    """What max and average pooling share: checked window settings, input checks, repr.
 
-    Shapes: ``(N, C, H, W)`` -> ``(N, C, H_out, W_out)``,
-    ``H_out = (H + 2*padding - kernel) // stride + 1``. The gradient flows only to each
-    window's maximum.
+    The settings are checked here, when the layer is built; they are kept as given (an int
+    stays an int), so that the repr reads like PyTorch's.
     """
 
-    def __init__(
-        self, kernel_size: IntOrPair, stride: IntOrPair | None = None, padding: IntOrPair = 0
-    ):
+    def __init__(self, kernel_size: IntOrPair, stride: IntOrPair | None, padding: IntOrPair):
         super().__init__()
+        name = type(self).__name__
+        self._kernel = pair(name, "kernel_size", kernel_size, 1)
+        self._stride = self._kernel if stride is None else pair(name, "stride", stride, 1)
+        self._padding = pair(name, "padding", padding, 0)
+        if any(p > k // 2 for p, k in zip(self._padding, self._kernel, strict=True)):
+            raise ValueError(
+                f"{name}: padding must be at most half of kernel_size, "
+                f"got padding={padding!r} for kernel_size={kernel_size!r}"
+            )
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
 
-    def forward(self, x: Any) -> Tensor:
-        x = as_tensor(x)
-        _check_images(self, x)
-        return max_pool2d(x, self.kernel_size, self.stride, self.padding)
+    def _check(self, x: Tensor) -> None:
+        _check_batch(self, x)
+        (kh, kw), (ph, pw) = self._kernel, self._padding
+        h, w = x.shape[2:]
+        if kh > h + 2 * ph or kw > w + 2 * pw:
+            raise ValueError(
+                f"{describe(self)}: input of size {h}x{w} is too small: padded to "
+                f"{h + 2 * ph}x{w + 2 * pw}, it is smaller than the kernel {kh}x{kw}"
+            )
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AvgPool2d(Module):
+class MaxPool2d(_WindowPool2d):
+    """Largest value of each ``kernel_size`` window, windows ``stride`` apart (default:
+    ``kernel_size``, i.e. non-overlapping), over the input padded with -inf.
+
+    Shapes: ``(N, C, H, W)`` -> ``(N, C, H_out, W_out)``,
+    ``H_out = (H + 2*padding - kernel) // stride + 1``; ``padding`` is at most half the kernel.
+    The gradient flows only to each window's maximum.
+    """
+
+    def __init__(
+        self, kernel_size: IntOrPair, stride: IntOrPair | None = None, padding: IntOrPair = 0
+    ):
+        super().__init__(kernel_size, stride, padding)
+
+    def forward(self, x: Any) -> Tensor:
+        x = as_tensor(x)
+        self._check(x)
+        return max_pool2d(x, self._kernel, self._stride, self._padding)
+
+
+class AvgPool2d(_WindowPool2d):
     """Mean of each ``kernel_size`` window, windows ``stride`` apart (default: ``kernel_size``),
     over the zero-padded input; ``count_include_pad=False`` divides by the number of real
     (unpadded) elements instead.
 
     Shapes: ``(N, C, H, W)`` -> ``(N, C, H_out, W_out)``,
-    ``H_out = (H + 2*padding - kernel) // stride + 1``.
+    ``H_out = (H + 2*padding - kernel) // stride + 1``; ``padding`` is at most half the kernel.
     """
 
     def __init__(
@@ -68,19 +95,16 @@ class AvgPool2d(Module):
         padding: IntOrPair = 0,
         count_include_pad: bool = True,
     ):
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = kernel_size if stride is None else stride
-        self.padding = padding
+        super().__init__(kernel_size, stride, padding)
         self.count_include_pad = count_include_pad
 
     def forward(self, x: Any) -> Tensor:
         x = as_tensor(x)
-        _check_images(self, x)
-        return avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.count_include_pad)
+        self._check(x)
+        return avg_pool2d(x, self._kernel, self._stride, self._padding, self.count_include_pad)
 
     def extra_repr(self) -> str:
-        s = f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        s = super().extra_repr()
         return s if self.count_include_pad else s + ", count_include_pad=False"
 
 
@@ -92,11 +116,24 @@ class AdaptiveAvgPool2d(Module):
 
     def __init__(self, output_size: int | tuple[int | None, int | None]):
         super().__init__()
+        sizes = (output_size, output_size) if isinstance(output_size, int) else output_size
+        if not (
+            isinstance(sizes, (tuple, list))
+            and len(sizes) == 2
+            and all(
+                v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1)
+                for v in sizes
+            )
+        ):
+            raise ValueError(
+                "AdaptiveAvgPool2d: output_size must be an int >= 1 or a pair of them "
+                f"(None keeps that input size), got {output_size!r}"
+            )
         self.output_size = output_size
 
     def forward(self, x: Any) -> Tensor:
         x = as_tensor(x)
-        _check_images(self, x)
+        _check_batch(self, x)
         return adaptive_avg_pool2d(x, self.output_size)
 
     def extra_repr(self) -> str:
@@ -111,7 +148,7 @@ class GlobalAvgPool2d(Module):
 
     def forward(self, x: Any) -> Tensor:
         x = as_tensor(x)
-        _check_images(self, x, batched_only=True)
+        _check_batch(self, x)
         return global_avg_pool2d(x)
 
 
@@ -120,5 +157,5 @@ class GlobalMaxPool2d(Module):
 
     def forward(self, x: Any) -> Tensor:
         x = as_tensor(x)
-        _check_images(self, x, batched_only=True)
+        _check_batch(self, x)
         return global_max_pool2d(x)
