@@ -63,7 +63,8 @@ class BatchNorm(Function):
         self.scale = inv_std if weight is None else weight * inv_std
         self.xhat, self.x_shape = xhat, x.shape
         if weight is None:
-            y = xhat if bias is None else xhat + bias[:, None]
+            # a copy: the output must not alias xhat, which the backward still needs
+            y = xhat.copy() if bias is None else xhat + bias[:, None]
         else:
             y = xhat * weight[:, None]
             if bias is not None:
