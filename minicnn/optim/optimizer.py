@@ -24,6 +24,7 @@ architecture: training then resumes exactly where it stopped.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -52,7 +53,7 @@ def zeros_state(state: dict[str, Any], name: str, like: Any) -> Any:
     return state[name]
 
 
-class Optimizer:
+class Optimizer(ABC):
     """Base class of all optimizers: parameter groups, state, ``step``, ``zero_grad``,
     ``state_dict`` / ``load_state_dict``.
 
@@ -120,6 +121,7 @@ class Optimizer:
         self._check_group(group)
         self.param_groups.append(group)
 
+    @abstractmethod
     def _check_group(self, group: dict[str, Any]) -> None:
         """Raise a ValueError for invalid options (each optimizer checks its own)."""
 
@@ -162,9 +164,9 @@ class Optimizer:
         self._step_count += 1
         return loss
 
+    @abstractmethod
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         """Change the array ``param`` in place, given its gradient array ``grad``."""
-        raise NotImplementedError
 
     # --- saving and resuming -----------------------------------------------------------------
 
