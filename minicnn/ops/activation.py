@@ -43,13 +43,28 @@ _Q += (6.05183413124413191e-2, 2.33520497626869185e-3)
 _SQRT_1_PI = 5.6418958354775628695e-1  # 1 / sqrt(pi)
 
 
+def _rational(
+    t: Any, top: float, nums: tuple, dens: tuple, num_last: float, den_last: float
+) -> Any:
+    """(((top t + n1) t + n2) t ... + num_last) / (((t + d1) t + d2) t ... + den_last).
+
+    Horner's rule, updating two arrays in place: no temporary array per coefficient.
+    """
+    num, den = top * t, t.copy()
+    for n, d in zip(nums, dens, strict=True):
+        num += n
+        num *= t
+        den += d
+        den *= t
+    num += num_last
+    den += den_last
+    num /= den
+    return num
+
+
 def _erf_small(x: Any) -> Any:
     """erf(x) for |x| < 0.5."""
-    z = x * x
-    num, den = _A[4] * z, z
-    for a, b in zip(_A[:3], _B[:3], strict=True):
-        num, den = (num + a) * z, (den + b) * z
-    return x * (num + _A[3]) / (den + _B[3])
+    return x * _rational(x * x, _A[4], _A[:3], _B[:3], _A[3], _B[3])
 
 
 def _exp_minus_square(xp: Any, y: Any) -> Any:
@@ -58,23 +73,23 @@ def _exp_minus_square(xp: Any, y: Any) -> Any:
     return xp.exp(-a * a) * xp.exp(-(y - a) * (y + a))
 
 
-def _erfc_large(xp: Any, y: Any) -> Any:
-    """erfc(y) for y >= 0.5."""
-    mid = xp.minimum(y, 4)  # each branch sees only arguments in its own range
-    num, den = _C[8] * mid, mid
-    for c, d in zip(_C[:7], _D[:7], strict=True):
-        num, den = (num + c) * mid, (den + d) * mid
-    r_mid = (num + _C[7]) / (den + _D[7])
+def _erfc_mid(xp: Any, y: Any) -> Any:
+    """erfc(y) for 0.5 <= y < 4."""
+    return _exp_minus_square(xp, y) * _rational(y, _C[8], _C[:7], _D[:7], _C[7], _D[7])
 
-    big = xp.clip(y, 4, 40)  # erfc(40) underflows to 0: clipping avoids inf - inf
-    z = 1 / (big * big)
-    num, den = _P[5] * z, z
-    for p, q in zip(_P[:4], _Q[:4], strict=True):
-        num, den = (num + p) * z, (den + q) * z
-    r_big = (_SQRT_1_PI - z * (num + _P[4]) / (den + _Q[4])) / big
 
+def _erfc_big(xp: Any, y: Any) -> Any:
+    """erfc(y) for y >= 4 (0 from y = 40 on, where it underflows; clipping avoids inf - inf)."""
     y = xp.minimum(y, 40)
-    return _exp_minus_square(xp, y) * xp.where(y < 4, r_mid, r_big)
+    z = 1 / (y * y)
+    r = _rational(z, _P[5], _P[:4], _Q[:4], _P[4], _Q[4])
+    return _exp_minus_square(xp, y) * (_SQRT_1_PI - z * r) / y
+
+
+def _erfc_tail(xp: Any, y: Any) -> Any:
+    """erfc(y) for y >= 0.5: both ranges' formulas on clipped arguments, then picked per element
+    (cheaper in NumPy than gathering each range's elements)."""
+    return xp.where(y < 4, _erfc_mid(xp, xp.clip(y, 0.5, 4)), _erfc_big(xp, xp.maximum(y, 4)))
 
 
 def erf(x: Any) -> Any:
@@ -82,17 +97,17 @@ def erf(x: Any) -> Any:
     xp = backend.get_array_module(x)
     y = xp.abs(x)
     small = _erf_small(xp.clip(x, -0.5, 0.5))
-    large = 1 - _erfc_large(xp, xp.maximum(y, 0.5))
-    return xp.where(y < 0.5, small, xp.copysign(large, x)).astype(x.dtype, copy=False)
+    large = xp.copysign(1 - _erfc_tail(xp, xp.maximum(y, 0.5)), x)
+    return xp.where(y < 0.5, small, large)
 
 
 def erfc(x: Any) -> Any:
     """The complementary error function 1 - erf(x) of a raw array, accurate in both tails."""
     xp = backend.get_array_module(x)
+    y = xp.abs(x)
     small = 1 - _erf_small(xp.clip(x, -0.5, 0.5))
-    tail = _erfc_large(xp, xp.maximum(xp.abs(x), 0.5))
-    large = xp.where(x > 0, tail, 2 - tail)
-    return xp.where(xp.abs(x) < 0.5, small, large).astype(x.dtype, copy=False)
+    tail = _erfc_tail(xp, xp.maximum(y, 0.5))
+    return xp.where(y < 0.5, small, xp.where(x > 0, tail, 2 - tail))
 
 
 # --- Functions -------------------------------------------------------------------------------
