@@ -16,6 +16,8 @@ Each device has one seeded random generator; ``manual_seed(seed)`` reseeds them 
 from __future__ import annotations
 
 import functools
+import math
+import threading
 from typing import Any
 
 import numpy
@@ -129,6 +131,37 @@ def scatter_add(target: Any, index: Any, values: Any) -> None:
         cupyx.scatter_add(target, index, values)
     else:
         numpy.add.at(target, index, values)
+
+
+# --- a reusable scratch buffer, one per device ------------------------------------------------
+
+# Allocating a fresh 30-75 MB array costs more than filling it: glibc gets large blocks
+# straight from the operating system and returns them on free, so every page is faulted in
+# again at its first write. An op whose big temporary (im2col's columns) is used and dropped
+# within the op can borrow this buffer instead. One per thread, so that threads never share.
+_workspaces = threading.local()
+
+
+def workspace(shape: tuple[int, ...], dtype: Any, device: str = "cpu") -> Any:
+    """A scratch array of ``shape`` and ``dtype`` on ``device``, reusing one cached buffer.
+
+    The result is a view of the device's buffer (grown when too small, never shrunk), with
+    arbitrary contents. **Invariant:** the next call hands out the same memory, so a caller
+    must be done with the array before anything else can call :func:`workspace`, and must
+    never return it, a view of it, or keep it for later (e.g. for the backward pass).
+    """
+    device = normalize_device(device)
+    nbytes = math.prod(shape) * numpy.dtype(dtype).itemsize
+    buffers = _workspaces.__dict__
+    buffer = buffers.get(device)
+    if buffer is None or buffer.size < nbytes:
+        buffer = buffers[device] = xp_for(device).empty(nbytes, dtype=uint8)
+    return buffer[:nbytes].view(dtype).reshape(shape)
+
+
+def free_workspace() -> None:
+    """Release this thread's workspace buffers (they are reallocated on the next use)."""
+    _workspaces.__dict__.clear()
 
 
 # --- random generators, one per device -------------------------------------------------------

@@ -88,3 +88,16 @@ def test_arrays_move_between_devices():
     gpu = backend.to_device(np.arange(3.0), "cuda")
     assert backend.device_of(gpu) == "cuda"
     np.testing.assert_array_equal(backend.to_host(gpu), [0.0, 1.0, 2.0])
+
+
+def test_workspace_is_reused_grown_and_freed():
+    backend.free_workspace()
+    a = backend.workspace((3, 4), np.float32)
+    assert a.shape == (3, 4) and a.dtype == np.float32 and a.flags.c_contiguous
+    b = backend.workspace((2, 5), np.float64)  # 80 bytes > 48: a larger buffer
+    assert b.shape == (2, 5) and b.dtype == np.float64
+    assert not np.shares_memory(a, b)
+    c = backend.workspace((6,), np.float32)  # fits: the same memory again
+    assert np.shares_memory(b, c)
+    backend.free_workspace()
+    assert not np.shares_memory(c, backend.workspace((6,), np.float32))

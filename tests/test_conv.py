@@ -483,3 +483,71 @@ def _x(*shape):
 def test_errors(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+# --- the shared column workspace: reuse between ops must never corrupt a result --------------
+
+
+def _poison_workspace():
+    """Fill the whole workspace with NaN: any result still viewing it would turn NaN."""
+    minicnn.backend.workspace((1 << 17,), np.float64)[...] = np.nan
+
+
+def _workspace_scenario(module, conv, conv_t, poison=lambda: None):
+    """Two graphs of convolutions, interleaved, with a retain_graph double backward.
+
+    Graph A: conv -> tanh -> strided conv -> transposed conv. Graph B, a larger conv, runs
+    its forward after A's forward and its backward after A's two backward passes, so every
+    backward rebuilds its columns after other ops have overwritten the workspace.
+    Returns the gradients of every input, in float64 numpy.
+    """
+    rng = np.random.default_rng(7)
+    arrays = {
+        "x": rng.standard_normal((2, 3, 9, 8)),
+        "w1": rng.standard_normal((4, 3, 3, 3)),
+        "w2": rng.standard_normal((6, 4, 3, 3)),
+        "w3": rng.standard_normal((6, 2, 2, 2)),
+        "z": rng.standard_normal((3, 5, 12, 11)),
+        "w4": rng.standard_normal((7, 5, 3, 2)),
+    }
+    t = {k: module.tensor(v, requires_grad=True) for k, v in arrays.items()}
+    y = conv(t["x"], t["w1"], None, padding=1).tanh()
+    poison()
+    y = conv(y, t["w2"], None, stride=2, padding=(1, 0))
+    poison()
+    loss_a = (conv_t(y, t["w3"], None, stride=2) ** 2).sum()
+    poison()
+    loss_b = (conv(t["z"], t["w4"], None, dilation=(2, 1)) ** 2).sum()
+    poison()
+    loss_a.backward(retain_graph=True)
+    poison()
+    loss_a.backward()  # the gradients of graph A accumulate to twice their value
+    poison()
+    loss_b.backward()
+    poison()
+    return {k: v.grad.detach().numpy() for k, v in t.items()}
+
+
+def test_workspace_reuse_between_convs_matches_torch():
+    torch = _torch()
+    minicnn.backend.workspace((1 << 17,), np.float64)  # large enough for every conv below
+    ours = _workspace_scenario(minicnn, conv2d, conv_transpose2d, _poison_workspace)
+    F = torch.nn.functional
+    theirs = _workspace_scenario(torch, F.conv2d, F.conv_transpose2d)
+    for name in ours:
+        assert np.isfinite(ours[name]).all(), name
+        np.testing.assert_allclose(ours[name], theirs[name], rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_workspace_reuse_between_convs_gradcheck():
+    x, w1, w2, w3 = (
+        minicnn.tensor(np.random.default_rng(i).standard_normal(shape), requires_grad=True)
+        for i, shape in enumerate([(2, 3, 7, 6), (4, 3, 3, 3), (5, 4, 2, 3), (5, 2, 3, 3)])
+    )
+
+    def chain(x, w1, w2, w3):
+        y = conv2d(x, w1, padding=1).tanh()
+        y = conv2d(y, w2, stride=(2, 1)).tanh()
+        return conv_transpose2d(y, w3, stride=2)
+
+    assert minicnn.gradcheck(chain, [x, w1, w2, w3])

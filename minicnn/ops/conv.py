@@ -37,8 +37,11 @@ Speed. Nearly all the time goes into the three matrix products, each as large as
 batch, and into im2col/col2im, which move ``kh*kw`` times the input's size through memory.
 The column layout (C*kh*kw, N*OH*OW) keeps every product a single contiguous BLAS call
 without transposing the big matrix; only the small ``y`` and ``G`` are transposed between
-(N, O, OH, OW) and (O, N*OH*OW). The backward needs ``cols`` for dW only, so they are saved
-only when the weight requires a gradient. With stride 1 and no more output than input
+(N, O, OH, OW) and (O, N*OH*OW). The columns (15-75 MB for a VGG-sized layer) are written into
+one reusable buffer, :func:`minicnn.backend.workspace`, rather than a fresh array each time:
+a fresh block that large is page-faulted in anew at every call, which cost a small-VGG step
+as much as a fifth of its time. They are not kept for the backward, which recomputes them
+from ``x`` for dW (see :class:`Conv2dFunction`). With stride 1 and no more output than input
 channels, dx is computed as a convolution of G with the flipped kernel (im2col of G and one
 product) instead of col2im(W^T @ G): the same arithmetic, less memory traffic (see
 ``_conv_input_grad``).
@@ -78,8 +81,14 @@ def _as_matrix(y: Any, groups: int) -> Any:
 def _columns(
     x: Any, kernel_size: Pair, geometry: ConvGeometry, output_size: Pair | None = None
 ) -> Any:
-    """im2col with the geometry's stride, padding and dilation: (C, kh, kw, N, OH, OW)."""
-    return im2col(x, kernel_size, geometry.stride, geometry.padding, geometry.dilation, output_size)
+    """im2col with the geometry's stride, padding and dilation: (C, kh, kw, N, OH, OW).
+
+    The columns live in the backend's workspace. **Invariant:** every caller consumes them
+    (matrix products, whose results are fresh arrays) before the next ``_columns`` call, and
+    never returns or saves them: nothing that leaves an op is a view of the workspace.
+    """
+    stride, padding, dilation = geometry.stride, geometry.padding, geometry.dilation
+    return im2col(x, kernel_size, stride, padding, dilation, output_size, workspace=True)
 
 
 def _conv_forward(cols: Any, weight: Any, groups: int) -> Any:
@@ -190,6 +199,10 @@ class Conv2dFunction(Function):
     dx = col2im(W^T @ G);  dW = G @ im2col(x)^T;  db = G summed over N, OH, OW.
     x (N, C, H, W), W (O, C/groups, kh, kw), b (O,) or None -> y (N, O, OH, OW).
     The geometry is already validated and normalised (see :func:`conv2d`).
+
+    Only ``x`` is saved, not its kh*kw times larger columns: the backward runs im2col again
+    for dW, trading one more memory-bound copy for less memory held between the forward and
+    backward passes, as activation checkpointing does.
     """
 
     def __init__(self, geometry: ConvGeometry):
@@ -202,7 +215,7 @@ class Conv2dFunction(Function):
             y += bias.reshape(1, -1, 1, 1)
         self.x_shape, self.weight = x.shape, weight
         if self.needs_input_grad[1]:
-            self.cols = cols  # only the weight gradient needs the columns
+            self.x = x  # only the weight gradient needs x, to rebuild the columns
         return y
 
     def backward(self, g: Any) -> tuple[Any, Any, Any]:
@@ -210,7 +223,8 @@ class Conv2dFunction(Function):
         dx = dw = db = g_matrix = None
         if self.needs_input_grad[1]:
             g_matrix = _as_matrix(g, geometry.groups)
-            dw = _conv_weight_grad(g_matrix, self.cols, self.weight.shape, geometry.groups)
+            cols = _columns(self.x, self.weight.shape[2:], geometry)
+            dw = _conv_weight_grad(g_matrix, cols, self.weight.shape, geometry.groups)
         if self.needs_input_grad[0]:
             dx = _conv_input_grad(g, self.weight, self.x_shape, geometry, g_matrix)
         if self.needs_input_grad[2]:

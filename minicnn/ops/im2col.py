@@ -86,6 +86,7 @@ def im2col(
     padding: Padding,
     dilation: Pair,
     output_size: Pair | None = None,
+    workspace: bool = False,
 ) -> Any:
     """Patches of ``x`` (N, C, H, W) as columns ``(C, kh, kw, N, OH, OW)``.
 
@@ -93,6 +94,9 @@ def im2col(
     to ``(C*kh*kw, N*OH*OW)`` it is the matrix that the kernel multiplies.
     ``output_size`` (OH, OW) defaults to the convolution's output size; a smaller one keeps
     only the first rows and columns of outputs (``conv_transpose2d`` needs that).
+    ``workspace=True`` writes the columns into :func:`minicnn.backend.workspace` instead of a
+    fresh array: faster, but they are overwritten by the next such call, so the caller must
+    use them at once and never return or save them.
     """
     xp = backend.get_array_module(x)
     n, c, h, w = x.shape
@@ -113,7 +117,11 @@ def im2col(
     else:
         x_pad = x_cn
 
-    cols = xp.empty((c, kh, kw, n, oh, ow), dtype=x.dtype)
+    shape = (c, kh, kw, n, oh, ow)
+    if workspace:
+        cols = backend.workspace(shape, x.dtype, backend.device_of(x))
+    else:
+        cols = xp.empty(shape, dtype=x.dtype)
     for i in range(kh):
         rows = _offset_slice(i, dh, sh, oh)
         for j in range(kw):
