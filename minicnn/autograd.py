@@ -22,6 +22,7 @@ stack, not recursion, so a chain of thousands of ops works.
 from __future__ import annotations
 
 import functools
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -93,7 +94,7 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     return grad.reshape(shape)
 
 
-class Function:
+class Function(ABC):
     """Base class of every differentiable op.
 
     Subclasses implement ``forward(self, *arrays)`` returning an array (or a tuple of arrays),
@@ -103,11 +104,13 @@ class Function:
     ``self.needs_input_grad`` tells backward which gradients are wanted.
     """
 
+    @abstractmethod
     def forward(self, *arrays: Any) -> Any:
-        raise NotImplementedError(f"{type(self).__name__} must implement forward")
+        """The op on raw arrays; keep on ``self`` what ``backward`` needs."""
 
+    @abstractmethod
     def backward(self, *grad_outputs: Any) -> Any:
-        raise NotImplementedError(f"{type(self).__name__} must implement backward")
+        """One gradient array per input (``None`` where none is needed), from the outputs'."""
 
     def __call__(self, *inputs: Any) -> Any:
         from .tensor import Tensor, as_tensor

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from .. import backend
@@ -12,7 +13,7 @@ from ._utils import check_input, check_like_parameters, empty_parameter, positiv
 from .module import Module
 
 
-class _BatchNorm(Module):
+class _BatchNorm(Module, ABC):
     """Normalise each channel to zero mean and unit variance, then scale and shift:
     ``y = (x - mean) / sqrt(var + eps) * weight + bias``.
 
@@ -68,8 +69,9 @@ class _BatchNorm(Module):
             init.ones_(self.weight)
             init.zeros_(self.bias)
 
+    @abstractmethod
     def _check(self, x: Tensor) -> None:
-        raise NotImplementedError
+        """Raise a ValueError naming the layer when ``x`` has the wrong shape."""
 
     def forward(self, x: Any) -> Tensor:
         x = as_tensor(x)

@@ -22,18 +22,14 @@ from __future__ import annotations
 
 import math
 import warnings
+from abc import ABC, abstractmethod
 from typing import Any
 
 from .optimizer import Optimizer
 
 
 class LRScheduler:
-    """Base class: stores the initial rates, counts epochs, writes ``get_lr()`` into the groups.
-
-    A subclass implements ``get_lr()``: the new rate of each group, computed from the
-    current ones (``group["lr"]``), the initial ones (``self.base_lrs``) and
-    ``self.last_epoch`` (already advanced to the epoch being entered).
-    """
+    """What every scheduler shares: its optimizer, the rates it last set, saving and resuming."""
 
     def __init__(self, optimizer: Optimizer):
         if not isinstance(optimizer, Optimizer):
@@ -41,6 +37,36 @@ class LRScheduler:
                 f"{type(self).__name__}: {type(optimizer).__name__} is not an Optimizer"
             )
         self.optimizer = optimizer
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    def get_last_lr(self) -> list[float]:
+        """The learning rate of each parameter group, as set by the last ``step()``."""
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Every attribute but the optimizer (numbers and lists of numbers)."""
+        return {
+            key: list(value) if isinstance(value, list) else value
+            for key, value in self.__dict__.items()
+            if key != "optimizer"
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.__dict__.update(
+            {k: list(v) if isinstance(v, (list, tuple)) else v for k, v in state_dict.items()}
+        )
+
+
+class EpochLRScheduler(LRScheduler, ABC):
+    """A schedule fixed in advance: ``step()`` enters the next epoch and writes ``get_lr()``.
+
+    A subclass implements ``get_lr()``: the new rate of each group, computed from the
+    current ones (``group["lr"]``), the initial ones (``self.base_lrs``) and
+    ``self.last_epoch`` (already advanced to the epoch being entered).
+    """
+
+    def __init__(self, optimizer: Optimizer):
+        super().__init__(optimizer)
         for group in optimizer.param_groups:
             group.setdefault("initial_lr", group["lr"])
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
@@ -48,12 +74,9 @@ class LRScheduler:
         self._step_count = 0
         self.step()  # enters epoch 0, leaving the rates as they are
 
+    @abstractmethod
     def get_lr(self) -> list[float]:
-        raise NotImplementedError
-
-    def get_last_lr(self) -> list[float]:
-        """The learning rate of each parameter group, as set by the last ``step()``."""
-        return list(self._last_lr)
+        """The rate of each group for the epoch ``self.last_epoch`` is entering."""
 
     def step(self) -> None:
         """Advance one epoch and set each group's learning rate for it."""
@@ -70,21 +93,8 @@ class LRScheduler:
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
-    def state_dict(self) -> dict[str, Any]:
-        """Every attribute but the optimizer (numbers and lists of numbers)."""
-        return {
-            key: list(value) if isinstance(value, list) else value
-            for key, value in self.__dict__.items()
-            if key != "optimizer"
-        }
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.__dict__.update(
-            {k: list(v) if isinstance(v, (list, tuple)) else v for k, v in state_dict.items()}
-        )
-
-
-class StepLR(LRScheduler):
+class StepLR(EpochLRScheduler):
     r"""Multiply the learning rate by ``gamma`` every ``step_size`` epochs.
 
     :math:`\eta_t = \eta_0 \, \gamma^{\lfloor t / \text{step\_size} \rfloor}`; e.g.
@@ -105,7 +115,7 @@ class StepLR(LRScheduler):
         return [lr * self.gamma for lr in lrs]
 
 
-class ExponentialLR(LRScheduler):
+class ExponentialLR(EpochLRScheduler):
     r"""Multiply the learning rate by ``gamma`` every epoch: :math:`\eta_t = \eta_0 \gamma^t`."""
 
     def __init__(self, optimizer: Optimizer, gamma: float):
@@ -117,7 +127,7 @@ class ExponentialLR(LRScheduler):
         return lrs if self.last_epoch == 0 else [lr * self.gamma for lr in lrs]
 
 
-class CosineAnnealingLR(LRScheduler):
+class CosineAnnealingLR(EpochLRScheduler):
     r"""Anneal the learning rate from its initial value :math:`\eta_0` to ``eta_min`` along
     half a cosine over ``T_max`` epochs:
 
@@ -179,8 +189,7 @@ class ReduceLROnPlateau(LRScheduler):
         min_lr: float | list[float] = 0,
         eps: float = 1e-8,
     ):
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"ReduceLROnPlateau: {type(optimizer).__name__} is not an Optimizer")
+        super().__init__(optimizer)
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau: factor should be < 1.0, got {factor}")
         if mode not in ("min", "max"):
@@ -199,7 +208,6 @@ class ReduceLROnPlateau(LRScheduler):
             self.min_lrs = list(min_lr)
         else:
             self.min_lrs = [min_lr] * n_groups
-        self.optimizer = optimizer
         self.mode, self.factor, self.patience = mode, factor, patience
         self.threshold, self.threshold_mode = threshold, threshold_mode
         self.cooldown, self.eps = cooldown, eps
@@ -207,7 +215,6 @@ class ReduceLROnPlateau(LRScheduler):
         self.num_bad_epochs = 0
         self.cooldown_counter = 0
         self.last_epoch = 0
-        self._last_lr = [group["lr"] for group in optimizer.param_groups]
 
     def _is_better(self, value: float) -> bool:
         if self.mode == "min":
