@@ -8,6 +8,7 @@ batch as (B, C, H, W) float32 and (B,) int64 arrays at once; the DataLoader uses
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -41,14 +42,16 @@ def fetch_batch(dataset: Any, indices: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return stack_samples(dataset, indices)
 
 
-class Dataset:
+class Dataset(ABC):
     """Base class: subclasses implement ``__len__`` and ``__getitem__``."""
 
+    @abstractmethod
     def __len__(self) -> int:
-        raise NotImplementedError
+        """The number of samples."""
 
+    @abstractmethod
     def __getitem__(self, index: int) -> tuple[np.ndarray, int]:
-        raise NotImplementedError
+        """Sample ``index`` as a float32 (C, H, W) image in [0, 1] and its label."""
 
     def get_batch(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The samples at ``indices`` as (B, C, H, W) float32 images and (B,) int64 labels."""
