@@ -17,11 +17,11 @@ def test_conv2d_wrong_channels():
     layer = nn.Conv2d(3, 16, kernel_size=3)
     with raises(
         ValueError,
-        "Conv2d(3, 16, kernel_size=(3, 3), stride=(1, 1)): expected input of shape "
-        "(N, 3, H, W), got (8, 1, 28, 28)",
+        "Conv2d(3, 16, kernel_size=(3, 3), stride=(1, 1)): conv2d: expected input with 3 "
+        "channels (weight (16, 3, 3, 3), groups=1), got shape (8, 1, 28, 28)",
     ):
         layer(mc.zeros(8, 1, 28, 28))
-    with raises(ValueError, "expected input of shape (N, 3, H, W), got (3, 28, 28)"):
+    with raises(ValueError, "conv2d: expected a 4-D input (N, C, H, W), got shape (3, 28, 28)"):
         layer(mc.zeros(3, 28, 28))
 
 
@@ -29,23 +29,26 @@ def test_conv2d_input_too_small():
     layer = nn.Conv2d(1, 2, kernel_size=5, dilation=2)
     with raises(
         ValueError,
-        "Conv2d(1, 2, kernel_size=(5, 5), stride=(1, 1), dilation=(2, 2)): input of size 8x9 "
-        "is too small: padded to 8x9, it is smaller than the (dilated) kernel 9x9",
+        "Conv2d(1, 2, kernel_size=(5, 5), stride=(1, 1), dilation=(2, 2)): conv2d: kernel 5x5 "
+        "(dilated 9x9) is larger than the padded input 8x9",
     ):
         layer(mc.zeros(1, 1, 8, 9))
 
 
 def test_conv_transpose2d_wrong_channels():
     layer = nn.ConvTranspose2d(4, 2, kernel_size=2, stride=2)
-    with raises(ValueError, "expected input of shape (N, 4, H, W), got (1, 2, 5, 5)"):
+    with raises(
+        ValueError,
+        "expected input with 4 channels (weight (4, 2, 2, 2), groups=1), got shape (1, 2, 5, 5)",
+    ):
         layer(mc.zeros(1, 2, 5, 5))
 
 
 def test_linear_wrong_last_dimension():
     with raises(
         ValueError,
-        "Linear(in_features=784, out_features=10, bias=True): expected input with last "
-        "dimension 784, got shape (8, 100)",
+        "Linear(in_features=784, out_features=10, bias=True): linear: expected input of "
+        "shape (..., 784) to match weight (10, 784), got (8, 100)",
     ):
         nn.Linear(784, 10)(mc.zeros(8, 100))
 
@@ -155,12 +158,17 @@ def test_pooling_settings_are_checked_when_the_layer_is_built(build, message):
 def test_dtype_mismatch_is_an_error_naming_the_fix():
     with raises(
         TypeError,
-        "Linear(in_features=2, out_features=1, bias=True): input dtype float64 does not "
-        "match the layer's float32; convert the input (x.to(minicnn.float32)) or the model "
-        "(model.to(minicnn.float64))",
+        "Linear(in_features=2, out_features=1, bias=True): linear: input, weight and bias must "
+        "have the same dtype, got float64 input, float32 weight, float32 bias; convert the "
+        "input (x.to(minicnn.float32)) or the model (model.to(minicnn.float64))",
     ):
         nn.Linear(2, 1)(mc.zeros(3, 2, dtype=mc.float64))
-    with raises(TypeError, "input dtype float32 does not match the layer's float64"):
+    with raises(
+        TypeError,
+        "conv2d: input, weight and bias must have the same dtype, got float32 input, float64 "
+        "weight, float64 bias; convert the input (x.to(minicnn.float64)) or the model "
+        "(model.to(minicnn.float32))",
+    ):
         nn.Conv2d(1, 1, 1).double()(mc.zeros(1, 1, 2, 2))
 
 
@@ -176,24 +184,29 @@ def test_dtype_mismatch_is_an_error_naming_the_fix():
         (
             lambda: nn.Conv2d(3, 6, 3, stride=2, padding="same"),
             ValueError,
-            "Conv2d: padding='same' is not supported for strided convolutions (stride=(2, 2))",
+            "Conv2d: padding='same' requires stride 1, got stride (2, 2)",
         ),
         (
             lambda: nn.Conv2d(3, 6, 3, padding="full"),
             ValueError,
-            "Conv2d: padding must be an int, a pair, 'same' or 'valid', got 'full'",
+            "Conv2d: padding must be an int, a pair of ints, 'same' or 'valid', got 'full'",
         ),
         (
             lambda: nn.Conv2d(3, 6, (3, 3, 3)),
-            ValueError,
-            "Conv2d: kernel_size must be an int or a pair of ints >= 1, got (3, 3, 3)",
+            TypeError,
+            "Conv2d: kernel_size must be an int or a pair of ints, got (3, 3, 3)",
         ),
         (
             lambda: nn.ConvTranspose2d(3, 6, 3, stride=2, output_padding=2),
             ValueError,
-            "ConvTranspose2d: output_padding must be smaller than either stride or dilation",
+            "ConvTranspose2d: output_padding must be non-negative and smaller than either stride "
+            "or dilation",
         ),
-        (lambda: nn.Dropout(1.5), ValueError, "Dropout: probability p must be between 0 and 1"),
+        (
+            lambda: nn.Dropout(1.5),
+            ValueError,
+            "Dropout: p must be a probability in [0, 1], got 1.5",
+        ),
         (lambda: nn.Softmax(), TypeError, "Softmax: give the dimension to normalise over"),
         (lambda: nn.LogSoftmax(), TypeError, "LogSoftmax(dim=1)"),
         (lambda: nn.GELU("fast"), ValueError, "GELU: approximate must be 'none' or 'tanh'"),

@@ -5,17 +5,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..ops.conv import conv2d, conv_transpose2d
-from ..tensor import Tensor, as_tensor
+from .. import functional as F
+from ..functional._args import int_pair, positive_int
+from ..tensor import Tensor
 from . import init
-from ._utils import (
-    check_input,
-    check_like_parameters,
-    describe,
-    empty_parameter,
-    pair,
-    positive_int,
-)
+from ._utils import empty_parameter
 from .module import Module
 
 
@@ -46,24 +40,15 @@ class _ConvNd(Module):
         for arg, value in [("in_channels", in_channels), ("out_channels", out_channels)]:
             if value % groups:
                 raise ValueError(f"{name}: {arg}={value} must be divisible by groups={groups}")
-        self.kernel_size = pair(name, "kernel_size", kernel_size, 1)
-        self.stride = pair(name, "stride", stride, 1)
-        self.dilation = pair(name, "dilation", dilation, 1)
-        self.output_padding = pair(name, "output_padding", output_padding, 0)
-        if isinstance(padding, str):
-            if self.transposed or padding not in ("same", "valid"):
-                allowed = (
-                    "an int or a pair" if self.transposed else "an int, a pair, 'same' or 'valid'"
-                )
-                raise ValueError(f"{name}: padding must be {allowed}, got {padding!r}")
-            if padding == "same" and self.stride != (1, 1):
-                raise ValueError(
-                    f"{name}: padding='same' is not supported for strided convolutions "
-                    f"(stride={self.stride})"
-                )
-            self.padding = padding
-        else:
-            self.padding = pair(name, "padding", padding, 0)
+        self.kernel_size = int_pair(name, "kernel_size", kernel_size, minimum=1)
+        self.stride = int_pair(name, "stride", stride, minimum=1)
+        self.dilation = int_pair(name, "dilation", dilation, minimum=1)
+        self.output_padding = int_pair(name, "output_padding", output_padding, minimum=0)
+        if isinstance(padding, str) and self.transposed:
+            raise ValueError(f"{name}: padding must be an int or a pair, got {padding!r}")
+        # the same rule as F.conv2d's, checked here so that a bad setting fails at once
+        F.conv.conv_padding(name, padding, self.stride, self.kernel_size, self.dilation)
+        self.padding = padding if isinstance(padding, str) else int_pair(name, "padding", padding)
         if self.transposed:
             # (in, out/groups, kh, kw): the layout of the conv2d whose input gradient this is
             shape = (in_channels, out_channels // groups, *self.kernel_size)
@@ -86,15 +71,6 @@ class _ConvNd(Module):
             if fan_in != 0:
                 bound = 1 / math.sqrt(fan_in)
                 init.uniform_(self.bias, -bound, bound)
-
-    def _check(self, x: Tensor) -> None:
-        check_input(
-            self,
-            x.ndim == 4 and x.shape[1] == self.in_channels,
-            f"input of shape (N, {self.in_channels}, H, W)",
-            str(x.shape),
-        )
-        check_like_parameters(self, x)
 
     def extra_repr(self) -> str:
         # the same fields, order and omissions as PyTorch's repr
@@ -143,22 +119,7 @@ class Conv2d(_ConvNd):
         )  # fmt: skip
 
     def forward(self, x: Any) -> Tensor:
-        x = as_tensor(x)
-        self._check(x)
-        if isinstance(self.padding, tuple):  # "same" always fits; "valid" is padding 0
-            padding = self.padding
-        else:
-            padding = (0, 0) if self.padding == "valid" else None
-        if padding is not None:
-            size = [n + 2 * p for n, p in zip(x.shape[2:], padding, strict=True)]
-            span = [d * (k - 1) + 1 for k, d in zip(self.kernel_size, self.dilation, strict=True)]
-            if span[0] > size[0] or span[1] > size[1]:
-                raise ValueError(
-                    f"{describe(self)}: input of size {x.shape[2]}x{x.shape[3]} is too small: "
-                    f"padded to {size[0]}x{size[1]}, it is smaller than the (dilated) kernel "
-                    f"{span[0]}x{span[1]}"
-                )
-        return conv2d(
+        return F.conv2d(
             x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
         )
 
@@ -194,18 +155,12 @@ class ConvTranspose2d(_ConvNd):
             in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
             output_padding, device, dtype,
         )  # fmt: skip
-        for a in (0, 1):
-            if self.output_padding[a] >= max(self.stride[a], self.dilation[a]):
-                raise ValueError(
-                    f"ConvTranspose2d: output_padding must be smaller than either stride or "
-                    f"dilation, got output_padding={self.output_padding}, "
-                    f"stride={self.stride}, dilation={self.dilation}"
-                )
+        F.conv.check_output_padding(
+            "ConvTranspose2d", self.output_padding, self.stride, self.dilation
+        )
 
     def forward(self, x: Any) -> Tensor:
-        x = as_tensor(x)
-        self._check(x)
-        return conv_transpose2d(
+        return F.conv_transpose2d(
             x,
             self.weight,
             self.bias,

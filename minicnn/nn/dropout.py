@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..ops.dropout import dropout
+from .. import functional as F
+from ..functional._args import probability
 from ..tensor import Tensor
 from .module import Module
 
@@ -18,12 +19,10 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5):
         super().__init__()
-        if not 0 <= p <= 1:
-            raise ValueError(f"Dropout: probability p must be between 0 and 1, got {p}")
-        self.p = p
+        self.p = probability("Dropout", "p", p)
 
     def forward(self, x: Any) -> Tensor:
-        return dropout(x, self.p, self.training)
+        return F.dropout(x, self.p, self.training)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..ops.linear import linear
-from ..tensor import Tensor, as_tensor
+from .. import functional as F
+from ..functional._args import positive_int
+from ..tensor import Tensor
 from . import init
-from ._utils import check_input, check_like_parameters, empty_parameter, positive_int
+from ._utils import empty_parameter
 from .module import Module
 
 
@@ -58,15 +59,7 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Any) -> Tensor:
-        x = as_tensor(x)
-        check_input(
-            self,
-            x.ndim >= 1 and x.shape[-1] == self.in_features,
-            f"input with last dimension {self.in_features}",
-            f"shape {x.shape}",
-        )
-        check_like_parameters(self, x)
-        return linear(x, self.weight, self.bias)
+        return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (

@@ -64,6 +64,22 @@ def _addindent(text: str, spaces: int) -> str:
     return "\n".join([first, *(" " * spaces + line for line in rest)])
 
 
+def _name_the_layer(error: Exception, layer: Module) -> None:
+    """Prefix an argument error with the innermost layer it came from, once.
+
+    Arguments are checked in ``minicnn.functional`` (``"conv2d: expected ..."``); the layer
+    that called it adds its own description, so the user sees which ``Conv2d`` failed.
+    """
+    if (
+        getattr(error, "_minicnn_layer", False)
+        or not error.args
+        or not isinstance(error.args[0], str)
+    ):
+        return
+    error.args = (f"{type(layer).__name__}({layer.extra_repr()}): {error.args[0]}", *error.args[1:])
+    error._minicnn_layer = True  # type: ignore[attr-defined]
+
+
 class Module:
     """Base class of layers and models: subclass it, register parts in ``__init__``, and
     write ``forward``. Call the module (``model(x)``), not ``forward``, so hooks run."""
@@ -88,7 +104,11 @@ class Module:
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
-        output = self.forward(*args, **kwargs)
+        try:
+            output = self.forward(*args, **kwargs)
+        except (ValueError, TypeError) as error:
+            _name_the_layer(error, self)
+            raise
         for hook in list(self._forward_hooks.values()):
             result = hook(self, args, output)
             if result is not None:

@@ -6,7 +6,6 @@ from typing import Any
 
 from .. import backend
 from ..autograd import Function
-from ..tensor import Tensor, as_tensor
 
 
 class Dropout(Function):
@@ -33,14 +32,3 @@ class Dropout(Function):
 
     def backward(self, g: Any) -> Any:
         return g * self.mask
-
-
-def dropout(x: Any, p: float = 0.5, training: bool = True) -> Tensor:
-    """Inverted dropout: while training, zero each element with probability ``p`` and scale the
-    others by 1 / (1 - p); the identity in evaluation (``training=False``) or for p = 0."""
-    if not 0 <= p <= 1:
-        raise ValueError(f"dropout: probability p must be in [0, 1], got {p}")
-    x = as_tensor(x)
-    if not training or p == 0:
-        return x
-    return Dropout(p)(x)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import Function
-from ..tensor import Tensor, as_tensor
 
 
 class Linear(Function):
@@ -30,23 +29,3 @@ class Linear(Function):
         if self.needs_input_grad[2]:
             dbias = g.reshape(-1, g.shape[-1]).sum(axis=0)
         return dx, dweight, dbias
-
-
-def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
-    """y = x W^T + b for x (..., in), weight (out, in), optional bias (out,)."""
-    x, weight = as_tensor(x), as_tensor(weight)
-    bias = None if bias is None else as_tensor(bias)
-    if weight.ndim != 2:
-        raise ValueError(f"linear: expected weight of shape (out, in), got {weight.shape}")
-    out_features, in_features = weight.shape
-    if x.ndim < 1 or x.shape[-1] != in_features:
-        raise ValueError(
-            f"linear: expected input of shape (..., {in_features}) to match weight "
-            f"{weight.shape}, got {x.shape}"
-        )
-    if bias is not None and bias.shape != (out_features,):
-        raise ValueError(
-            f"linear: expected bias of shape ({out_features},) for weight {weight.shape}, "
-            f"got {bias.shape}"
-        )
-    return Linear()(x, weight, bias)
