@@ -196,6 +196,43 @@ def set_rng_state(state: dict) -> None:
     default_generator("cpu").bit_generator.state = state
 
 
+def get_rng_states() -> dict[str, Any]:
+    """The seed and the state of every device generator created so far (for checkpoints).
+
+    ``{"seed": seed, "generators": {"cpu": state, "cuda": state}}``: the CPU state is NumPy's
+    dict; CuPy's generator keeps its state in a GPU array, of which this is a copy.
+    """
+    generators = {}
+    for device, generator in _generators.items():
+        bits = generator.bit_generator
+        generators[device] = bits.state if device == "cpu" else bits._state.copy()
+    return {"seed": _seed, "generators": generators}
+
+
+def set_rng_states(states: dict[str, Any]) -> None:
+    """Restore :func:`get_rng_states`: the seed, and each generator to its saved state.
+
+    A generator that had not been created when the states were taken is dropped, so that it
+    is created from the seed on its first use, as it would have been.
+    """
+    global _seed
+    _seed = int(states["seed"])
+    _generators.clear()
+    for device, state in states["generators"].items():
+        if device == "cuda" and not cuda_available():
+            continue  # resumed on a machine without a GPU: there is no GPU generator to set
+        bits = default_generator(device).bit_generator
+        if device == "cpu":
+            bits.state = state
+        elif tuple(state.shape) != tuple(bits._state.shape):
+            raise ValueError(
+                f"set_rng_states: the saved {device} generator state has {state.shape} bytes, "
+                f"this GPU's has {bits._state.shape}"
+            )
+        else:
+            bits._state[...] = asarray(state, device=device)
+
+
 def array_to_string(array: Any, prefix: str) -> str:
     """Format an array's values the way NumPy prints them, aligned after ``prefix``."""
     return numpy.array2string(to_host(array), separator=", ", prefix=prefix)

@@ -4,21 +4,24 @@
 
 - the model's ``state_dict()`` (tensors named ``model.<name>``, so PyTorch tools can read them),
 - the optimizer's state (``optimizer.state.<index>.<name>``, e.g. momentum buffers),
-- the scheduler's state, the epoch, the random generator's state and any ``**extra`` values
-  (e.g. the best validation accuracy so far),
+- the scheduler's state, the epoch, the random generators' states, the state of the data
+  ``loaders`` given (their shuffling and augmentation) and any ``**extra`` values (e.g. the
+  best validation accuracy so far),
 
 with every array stored as a tensor and everything else (numbers, strings, the nesting) as
 JSON in the file's metadata. ``load_checkpoint`` puts it all back, so that training continued
 from a checkpoint, even in a new process, gives bit-for-bit the same parameters as training
 that never stopped::
 
-    save_checkpoint("ckpt.safetensors", model, optimizer, scheduler, epoch=epoch, best_acc=acc)
+    save_checkpoint("ckpt.safetensors", model, optimizer, scheduler, epoch=epoch,
+                    loaders=train_loader, best_acc=acc)
     ...
-    info = load_checkpoint("ckpt.safetensors", model, optimizer, scheduler)
+    info = load_checkpoint("ckpt.safetensors", model, optimizer, scheduler, loaders=train_loader)
     start_epoch = info["epoch"] + 1
 
-The random state restored is the CPU generator's (``minicnn.backend.get_rng_state``), which
-dropout and data shuffling draw from on the CPU.
+The random state restored is the seed and every device generator's state
+(``minicnn.backend.get_rng_states``), which dropout and unseeded loaders draw from; a seeded
+``DataLoader`` has its own generator, saved through ``loaders``.
 """
 
 from __future__ import annotations
@@ -95,12 +98,21 @@ def decode(data: Any, tensors: dict[str, Any]) -> Any:
     return {k: decode(v, tensors) for k, v in data.items()}
 
 
+def _as_list(loaders: Any) -> list[Any]:
+    """``loaders`` (None, one loader, or a list or tuple of them) as a list."""
+    if loaders is None:
+        return []
+    return list(loaders) if isinstance(loaders, (list, tuple)) else [loaders]
+
+
 def save_checkpoint(
     path: PathLike,
     model: Any,
     optimizer: Any = None,
     scheduler: Any = None,
     epoch: int = 0,
+    *,
+    loaders: Any = None,
     **extra: Any,
 ) -> None:
     """Save a training checkpoint (atomically) to the safetensors file ``path``.
@@ -109,15 +121,19 @@ def save_checkpoint(
         model: a Module; its ``state_dict()`` is saved.
         optimizer, scheduler: saved through their ``state_dict()`` when given.
         epoch: the last finished epoch.
+        loaders: a DataLoader, or a list of them, saved through their ``state_dict()`` (a
+            seeded loader's generator; its position in the middle of an epoch).
         extra: further values to keep (numbers, strings, arrays, lists and dicts of them).
     """
+    loaders = _as_list(loaders)
     state = {
         "version": _VERSION,
         "epoch": epoch,
         "model": dict(model.state_dict()),
         "optimizer": None if optimizer is None else optimizer.state_dict(),
         "scheduler": None if scheduler is None else scheduler.state_dict(),
-        "rng_state": backend.get_rng_state(),
+        "rng_states": backend.get_rng_states(),
+        "loaders": [loader.state_dict() for loader in loaders] if loaders else None,
         "extra": extra,
     }
     tensors: dict[str, Any] = {}
@@ -126,11 +142,17 @@ def save_checkpoint(
 
 
 def load_checkpoint(
-    path: PathLike, model: Any, optimizer: Any = None, scheduler: Any = None
+    path: PathLike,
+    model: Any,
+    optimizer: Any = None,
+    scheduler: Any = None,
+    *,
+    loaders: Any = None,
 ) -> dict[str, Any]:
     """Restore a checkpoint written by :func:`save_checkpoint` into ``model`` (and the
-    optimizer and scheduler, when given), and restore the CPU random generator's state.
+    optimizer, scheduler and data loaders, when given), and restore the random generators.
 
+    ``loaders`` must be the same number of loaders, in the same order, as were saved.
     Returns ``{"epoch": epoch, **extra}``.
     """
     tensors, metadata = load_with_metadata(path)
@@ -148,10 +170,24 @@ def load_checkpoint(
     for name, target in (("optimizer", optimizer), ("scheduler", scheduler)):
         if target is not None and state[name] is None:
             raise CheckpointError(f"{path!r} holds no {name} state, but a {name} was given")
+    loaders = _as_list(loaders)
+    saved_loaders = state.get("loaders") or []
+    if loaders and not saved_loaders:
+        raise CheckpointError(f"{path!r} holds no data loader state, but loaders were given")
+    if loaders and len(loaders) != len(saved_loaders):
+        raise CheckpointError(
+            f"{path!r} holds the state of {len(saved_loaders)} data loaders, but "
+            f"{len(loaders)} {'was' if len(loaders) == 1 else 'were'} given"
+        )
     model.load_state_dict(state["model"])
     if optimizer is not None:
         optimizer.load_state_dict(state["optimizer"])
     if scheduler is not None:
         scheduler.load_state_dict(state["scheduler"])
-    backend.set_rng_state(state["rng_state"])
+    for loader, saved in zip(loaders, saved_loaders if loaders else [], strict=True):
+        loader.load_state_dict(saved)
+    if "rng_states" in state:
+        backend.set_rng_states(state["rng_states"])
+    else:  # a checkpoint written before the other devices' generators were saved
+        backend.set_rng_state(state["rng_state"])
     return {"epoch": state["epoch"], **state["extra"]}

@@ -201,3 +201,92 @@ def test_checkpoint_model_weights_are_readable_by_pytorch(tmp_path):
     save_checkpoint(tmp_path / "c.safetensors", model, opt, sched, epoch=0)
     weights = load_file(tmp_path / "c.safetensors")
     np.testing.assert_array_equal(weights["model.6.weight"].numpy(), model.state_dict()["6.weight"])
+
+
+# --- resuming a seeded, shuffling, augmenting DataLoader -------------------------------------
+
+
+def make_loader():
+    """24 images, shuffled and augmented by a seeded loader: 3 batches of 8 per epoch."""
+    from minicnn.data import ArrayDataset, DataLoader
+    from minicnn.data import transforms as T
+
+    x, y = data()
+    augment = T.Compose([T.RandomHorizontalFlip(), T.RandomCrop(8, padding=1)])
+    return DataLoader(ArrayDataset(x, y, transform=augment), batch_size=8, shuffle=True, seed=3)
+
+
+def train_from_loader(model, opt, loader, epochs):
+    model.train()
+    for _ in epochs:
+        for xb, yb in loader:
+            opt.zero_grad()
+            cross_entropy(model(xb), yb).backward()
+            opt.step()
+
+
+def loader_training(epochs):
+    mc.manual_seed(0)
+    model = make_model()
+    opt, _ = make_training("sgd", model)
+    loader = make_loader()
+    train_from_loader(model, opt, loader, epochs)
+    return model, opt, loader
+
+
+def resume_loader_training_in_this_process(checkpoint, out, restore_loader="yes"):
+    mc.manual_seed(12345)
+    model = make_model()
+    opt, _ = make_training("sgd", model)
+    loader = make_loader()
+    loaders = loader if restore_loader == "yes" else None
+    info = load_checkpoint(checkpoint, model, opt, loaders=loaders)
+    train_from_loader(model, opt, loader, range(info["epoch"] + 1, 2))
+    save(model.state_dict(), out)
+
+
+def test_resumed_training_with_a_seeded_augmenting_loader_matches_the_uninterrupted_run(tmp_path):
+    uninterrupted = {k: v.copy() for k, v in loader_training(range(2))[0].state_dict().items()}
+
+    model, opt, loader = loader_training(range(1))
+    save_checkpoint(tmp_path / "ckpt.safetensors", model, opt, epoch=0, loaders=loader)
+    code = (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import test_checkpoint; "
+        f"test_checkpoint.resume_loader_training_in_this_process(*sys.argv[1:])"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "ckpt.safetensors"), str(tmp_path / "out")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    resumed = load(tmp_path / "out")
+    assert sorted(resumed) == sorted(uninterrupted)
+    for key, value in uninterrupted.items():
+        assert np.array_equal(resumed[key], value), key
+
+    # without the loader's state the second epoch has another order and augmentation
+    resume_loader_training_in_this_process(
+        tmp_path / "ckpt.safetensors", tmp_path / "other", restore_loader="no"
+    )
+    assert not np.array_equal(load(tmp_path / "other")["6.weight"], uninterrupted["6.weight"])
+
+
+def test_checkpoint_loaders_must_match(tmp_path):
+    model, opt, loader = loader_training(range(1))
+    path = tmp_path / "ckpt.safetensors"
+    save_checkpoint(path, model, opt, epoch=0, loaders=[loader, make_loader()])
+    with pytest.raises(CheckpointError, match="holds the state of 2 data loaders, but 1 was given"):
+        load_checkpoint(path, make_model(), loaders=make_loader())
+    fresh = [make_loader(), make_loader()]
+    load_checkpoint(path, make_model(), loaders=fresh)
+    assert fresh[0].state_dict()["generator"] == loader.state_dict()["generator"]
+    save_checkpoint(path, model, epoch=0)
+    with pytest.raises(CheckpointError, match="holds no data loader state"):
+        load_checkpoint(path, make_model(), loaders=[make_loader()])

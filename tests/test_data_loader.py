@@ -264,3 +264,53 @@ def test_different_seeds_give_different_splits():
     a = random_split(numbered(100), [0.5, 0.5], seed=0)[0].indices
     b = random_split(numbered(100), [0.5, 0.5], seed=1)[0].indices
     assert not np.array_equal(np.sort(a), np.sort(b))
+
+
+# --- DataLoader.state_dict: resuming the order and the augmentation ----------------------------
+
+
+@pytest.mark.parametrize("batches_read", [0, 2, 3])
+def test_loader_state_dict_resumes_between_and_within_epochs(batches_read):
+    """A loader restored from state_dict() continues with exactly the batches (order and
+    augmentation) that the original would have given next, also in the middle of an epoch."""
+    loader = DataLoader(augmented(), batch_size=4, shuffle=True, seed=5)  # 3 batches an epoch
+    epochs(loader, 1)
+    batches = iter(loader)
+    for _ in range(batches_read):
+        next(batches)
+    state = loader.state_dict()
+    rest = [x.data for x, _ in batches] + [x.data for x, _ in loader]
+
+    restored = DataLoader(augmented(), batch_size=4, shuffle=True, seed=5)
+    restored.load_state_dict(state)
+    again = [x.data for x, _ in restored] + [x.data for x, _ in restored]
+    if batches_read == 3:  # the epoch was over: restored starts the next one
+        again = again[:3]
+    assert len(rest) == {0: 6, 2: 4, 3: 3}[batches_read]
+    for a, b in zip(rest, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_loader_state_dict_is_a_snapshot():
+    loader = DataLoader(numbered(10), batch_size=3, shuffle=True, seed=0)
+    state = loader.state_dict()
+    first = epoch_indices(loader)
+    assert epoch_indices(loader) != first
+    loader.load_state_dict(state)
+    assert epoch_indices(loader) == first
+
+
+def test_loader_load_state_dict_mismatches_raise():
+    seeded = DataLoader(numbered(10), batch_size=3, shuffle=True, seed=0)
+    unseeded = DataLoader(numbered(10), batch_size=3, shuffle=True)
+    with pytest.raises(ValueError, match="saved from a DataLoader with a seed"):
+        unseeded.load_state_dict(seeded.state_dict())
+    with pytest.raises(ValueError, match="saved from a DataLoader without a seed"):
+        seeded.load_state_dict(unseeded.state_dict())
+    batches = iter(seeded)
+    next(batches)
+    with pytest.raises(ValueError, match="epoch over 10 samples, but the dataset has 12"):
+        DataLoader(numbered(12), batch_size=3, shuffle=True, seed=0).load_state_dict(
+            seeded.state_dict()
+        )
+    unseeded.load_state_dict(unseeded.state_dict())  # no seed: nothing of its own to restore

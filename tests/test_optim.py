@@ -461,3 +461,46 @@ def test_cuda_arrays_stay_on_the_gpu():
             for v in opt2.state[q2].values()
             if hasattr(v, "shape")
         )
+
+
+# --- state_dict of another kind of optimizer --------------------------------------------------
+
+
+def stepped(cls, **kwargs):
+    ps = make_params()
+    opt = cls(ps, **kwargs)
+    train(opt, ps, range(2))
+    return opt
+
+
+@pytest.mark.parametrize(
+    ("saved", "loading"),
+    [(optim.SGD, optim.Adam), (optim.Adam, optim.SGD), (optim.Adam, optim.AdamW)],
+)
+def test_load_state_dict_rejects_another_kind_of_optimizer(saved, loading):
+    sd = stepped(saved, lr=0.1).state_dict()
+    assert sd["optimizer"] == saved.__name__
+    opt = loading(make_params(), lr=0.1)
+    before = opt.state_dict()
+    message = f"state dict of a {saved.__name__} optimizer into a {loading.__name__}"
+    with pytest.raises(ValueError, match=message):
+        opt.load_state_dict(sd)
+    del sd["optimizer"]  # an older state dict: told apart by its options, where they differ
+    if saved is not optim.Adam or loading is not optim.AdamW:
+        with pytest.raises(ValueError, match=f"{loading.__name__}.load_state_dict: .* lack"):
+            opt.load_state_dict(sd)
+    assert opt.state_dict()["param_groups"] == before["param_groups"]  # left unchanged
+
+
+def test_load_state_dict_of_the_same_kind_with_and_without_its_kind():
+    sd = stepped(optim.Adam, lr=0.01).state_dict()
+    for with_kind in (True, False):
+        if not with_kind:
+            del sd["optimizer"]  # as written before the kind was stored
+        opt = optim.Adam(make_params(), lr=0.5)
+        opt.load_state_dict(sd)
+        assert opt.param_groups[0]["lr"] == 0.01 and opt.state_dict()["optimizer"] == "Adam"
+        for index, state in sd["state"].items():
+            np.testing.assert_array_equal(
+                opt.state_dict()["state"][index]["exp_avg"], state["exp_avg"]
+            )

@@ -19,7 +19,8 @@ Updates are made *in place* on ``p.data``, so every module holding ``p`` sees th
 
 ``state_dict()`` numbers the parameters 0, 1, 2, ... in group order (as PyTorch does), so the
 state can be saved to a file and loaded into a new optimizer built over a new model of the same
-architecture: training then resumes exactly where it stopped.
+architecture: training then resumes exactly where it stopped. Unlike PyTorch's, it also names
+the optimizer (``"optimizer": "Adam"``), and loading it into another kind raises a ValueError.
 """
 
 from __future__ import annotations
@@ -172,7 +173,7 @@ class Optimizer(ABC):
 
     def state_dict(self) -> dict[str, Any]:
         """The optimizer's state as plain data: ``{"state": {index: {name: array or number}},
-        "param_groups": [{options..., "params": [index, ...]}]}``.
+        "param_groups": [{options..., "params": [index, ...]}], "optimizer": class name}``.
 
         Parameters are numbered in the order of ``param_groups``. The arrays are copies, so the
         dict is a snapshot that later steps do not change.
@@ -189,16 +190,36 @@ class Optimizer(ABC):
                 state[index[id(p)]] = {
                     k: v.copy() if _is_array(v) else v for k, v in values.items()
                 }
-        return {"state": dict(sorted(state.items())), "param_groups": groups}
+        return {
+            "state": dict(sorted(state.items())),
+            "param_groups": groups,
+            "optimizer": type(self).__name__,
+        }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore a ``state_dict()`` (of an optimizer over parameters of the same shapes).
 
         State arrays are copied onto each parameter's device and dtype; the group options
-        (learning rates included) are taken from ``state_dict``.
+        (learning rates included) are taken from ``state_dict``. The state of another kind of
+        optimizer (SGD's into Adam) raises a ValueError; so does a state dict without the
+        ``"optimizer"`` entry whose groups lack some of this optimizer's options.
         """
         name = type(self).__name__
+        kind = state_dict.get("optimizer")
+        if kind is not None and kind != name:
+            raise ValueError(
+                f"{name}.load_state_dict: cannot load the state dict of a {kind} optimizer "
+                f"into a {name}; build a {kind} to resume it"
+            )
         saved_groups = state_dict["param_groups"]
+        missing = sorted(
+            {key for group in saved_groups for key in self.defaults.keys() - group.keys()}
+        )
+        if kind is None and missing:
+            raise ValueError(
+                f"{name}.load_state_dict: the state dict's parameter groups lack the {name} "
+                f"options {missing}: it is the state of another kind of optimizer"
+            )
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
                 f"{name}.load_state_dict: loaded state dict has {len(saved_groups)} parameter "
