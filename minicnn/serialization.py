@@ -8,9 +8,12 @@ and PyTorch (``safetensors.torch.load_file``) reads the same files::
     minicnn.save(model.state_dict(), "model.safetensors")
     model.load_state_dict(minicnn.load("model.safetensors"))
 
-Saving is *atomic*: the bytes go to a temporary file in the same folder, which is flushed to
-disk and then renamed over the target in one step (``os.replace``). A crash in the middle of a
-save leaves the previous file as it was, never a half-written one.
+Saving is *atomic*: the bytes go to a temporary file ``.<name>.<8 random characters>.tmp`` in
+the same folder, which is flushed to disk and then renamed over the target in one step
+(``os.replace``). A crash in the middle of a save leaves the previous file as it was, never a
+half-written one; a temporary file left by a killed save is removed by the next successful save
+of the same file. A symbolic link is written through (its target gets the new bytes, the link
+stays), a replaced file keeps its permissions, and a read-only file is refused.
 
 Loading checks the header before anything else, so a truncated, corrupt or foreign file (an
 empty file, a pickle, ...) raises :class:`CheckpointError` (a ``ValueError``) naming the file.
@@ -22,7 +25,10 @@ import contextlib
 import json
 import math
 import os
-import tempfile
+import re
+import secrets
+import stat
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -80,27 +86,68 @@ def _umask() -> int:
     return mask
 
 
+def _temporary_file(target: str) -> tuple[int, str]:
+    """Create ``.<name>.<8 random hex digits>.tmp`` next to ``target``: (descriptor, path)."""
+    folder, name = os.path.split(target)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o600), tmp
+        except FileExistsError:  # another save drew the same name: draw again
+            continue
+        except PermissionError as error:
+            raise PermissionError(
+                f"cannot save {target!r}: no permission to create files in its folder {folder!r}"
+            ) from error
+
+
+def _remove_stale_temporary_files(target: str, older_than: float) -> None:
+    """Remove the temporary files of earlier saves of ``target`` that were killed."""
+    folder, name = os.path.split(target)
+    pattern = re.compile(rf"\.{re.escape(name)}\.[a-z0-9_]{{8}}\.tmp")
+    for entry in os.scandir(folder):
+        if pattern.fullmatch(entry.name):
+            with contextlib.suppress(OSError):  # gone already, or not ours to remove
+                if entry.stat(follow_symlinks=False).st_mtime < older_than:
+                    os.unlink(entry.path)
+
+
 def write_atomic(path: PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` so that ``path`` holds either the old or the new bytes.
 
     The data goes to a temporary file in the same folder (a rename is atomic only within one
     file system), is flushed and fsync'ed, and then ``os.replace`` swaps it in. On any error
-    the temporary file is removed and ``path`` is untouched.
+    the temporary file is removed and ``path`` is untouched. A symbolic link is followed (the
+    file it points to is replaced); an existing file keeps its permissions, and one that has
+    no write permission for anyone raises PermissionError (even for root). Temporary files
+    that killed saves of the same file left behind are removed after a successful save.
     """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    started = time.time()
+    target = os.path.realpath(path)
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
+    else:
+        if not mode & 0o222 or not os.access(target, os.W_OK):
+            raise PermissionError(
+                f"cannot save {target!r}: the file is read-only (no write permission)"
+            )
+    fd, tmp = _temporary_file(target)
     try:
         with os.fdopen(fd, "wb") as file:
             _write_bytes(file, data)
             file.flush()
             os.fsync(file.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes files private (0600)
-        os.replace(tmp, path)
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    folder = os.path.dirname(target)
+    _remove_stale_temporary_files(target, started)
     if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX only)
         dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         try:

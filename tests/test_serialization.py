@@ -260,3 +260,111 @@ def test_a_pytorch_state_dict_loads_into_the_matching_minicnn_model(tmp_path):
 
     save(model.state_dict(), tmp_path / "ours.safetensors")  # and back into PyTorch
     reference.load_state_dict(load_file(tmp_path / "ours.safetensors"))
+
+
+# --- symlinks, read-only files and stale temporary files ------------------------------------
+
+
+def test_saving_through_a_symlink_writes_its_target(tmp_path):
+    (tmp_path / "runs").mkdir()
+    target = tmp_path / "runs" / "model-v1.safetensors"
+    save({"w": np.ones(2)}, target)
+    link = tmp_path / "latest.safetensors"
+    link.symlink_to(target)
+    save({"w": np.zeros(2)}, link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    np.testing.assert_array_equal(load(target)["w"], np.zeros(2))
+    assert sorted(os.listdir(tmp_path)) == ["latest.safetensors", "runs"]  # no temp files left
+    assert os.listdir(tmp_path / "runs") == ["model-v1.safetensors"]
+
+    dangling = tmp_path / "next.safetensors"  # a link to a file that does not exist yet
+    dangling.symlink_to(tmp_path / "runs" / "model-v2.safetensors")
+    save({"w": np.ones(1)}, dangling)
+    assert dangling.is_symlink() and (tmp_path / "runs" / "model-v2.safetensors").is_file()
+
+
+def test_a_read_only_file_is_not_overwritten(tmp_path):
+    path = tmp_path / "frozen.safetensors"
+    save({"w": np.ones(2)}, path)
+    before = path.read_bytes()
+    os.chmod(path, 0o444)  # no write bit for anyone: refused even when the tests run as root
+    with pytest.raises(PermissionError, match=r"frozen\.safetensors.* read-only"):
+        save({"w": np.zeros(2)}, path)
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["frozen.safetensors"]
+    link = tmp_path / "link.safetensors"
+    link.symlink_to(path)
+    with pytest.raises(PermissionError, match=r"frozen\.safetensors.* read-only"):
+        save({"w": np.zeros(2)}, link)
+    assert path.read_bytes() == before
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0,
+    reason="root may write into any folder, so a folder without write permission cannot be made",
+)
+def test_a_folder_without_write_permission_names_the_file(tmp_path):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    os.chmod(folder, 0o555)
+    try:
+        with pytest.raises(PermissionError, match=r"cannot save .*locked.*model\.safetensors"):
+            save({"w": np.ones(2)}, folder / "model.safetensors")
+    finally:
+        os.chmod(folder, 0o755)
+
+
+def test_a_folder_refusing_new_files_names_the_file(tmp_path, monkeypatch):
+    """The same as the test above, simulated, so that it runs as root too."""
+
+    def refused(path, *args):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(serialization.os, "open", refused)
+    with pytest.raises(PermissionError, match=r"cannot save .*model\.safetensors.*its folder"):
+        save({"w": np.ones(2)}, tmp_path / "model.safetensors")
+
+
+def test_replacing_a_file_keeps_its_permissions(tmp_path):
+    path = tmp_path / "private.safetensors"
+    save({"w": np.ones(2)}, path)
+    os.chmod(path, 0o600)
+    save({"w": np.zeros(2)}, path)
+    assert os.stat(path).st_mode & 0o777 == 0o600
+
+
+def test_stale_temporary_files_of_the_same_target_are_removed(tmp_path):
+    path = tmp_path / "model.safetensors"
+    stale = [
+        tmp_path / ".model.safetensors.k3x_9qab.tmp",
+        tmp_path / ".model.safetensors.0a1b2c3d.tmp",
+    ]
+    others = [
+        tmp_path / ".other.safetensors.0a1b2c3d.tmp",  # another target's
+        tmp_path / ".model.safetensors.v2.0a1b2c3d.tmp",  # the target "model.safetensors.v2"'s
+        tmp_path / "model.safetensors.0a1b2c3d.tmp",  # not hidden: not one of ours
+        tmp_path / "notes.txt",
+    ]
+    for file in stale + others:
+        file.write_bytes(b"half a save")
+        os.utime(file, (0, 0))  # long ago: left by a save that was killed
+    save({"w": np.ones(2)}, path)
+    assert sorted(os.listdir(tmp_path)) == sorted(p.name for p in [path, *others])
+    np.testing.assert_array_equal(load(path)["w"], np.ones(2))
+
+
+def test_a_killed_save_leaves_a_temporary_file_that_the_next_save_removes(tmp_path, monkeypatch):
+    path = tmp_path / "model.safetensors"
+
+    def killed(*args):  # os._exit in the middle: no cleanup runs
+        raise SystemExit
+
+    monkeypatch.setattr(serialization.os, "replace", killed)
+    monkeypatch.setattr(serialization.os, "unlink", lambda *args: None)
+    with pytest.raises(SystemExit):
+        save({"w": np.ones(2)}, path)
+    monkeypatch.undo()
+    [leftover] = os.listdir(tmp_path)
+    assert leftover.startswith(".model.safetensors.") and leftover.endswith(".tmp")
+    os.utime(tmp_path / leftover, (0, 0))
+    save({"w": np.ones(2)}, path)
+    assert os.listdir(tmp_path) == ["model.safetensors"]
