@@ -101,7 +101,7 @@ def test_plain_dataset_and_transforms_are_stacked():
     np.testing.assert_array_equal(x.data[:, 0, 0, 0], np.arange(5))
     np.testing.assert_array_equal(y.data, [0, 1, 0, 1, 0])
     transformed = ArrayDataset(
-        np.zeros((4, 1, 2, 2), np.uint8), np.zeros(4), transform=lambda i: i + 2
+        np.zeros((4, 1, 2, 2), np.uint8), np.zeros(4, np.int64), transform=lambda i: i + 2
     )
     x, _ = next(iter(DataLoader(transformed, batch_size=4)))
     np.testing.assert_array_equal(x.data, np.full((4, 1, 2, 2), 2, np.float32))

@@ -200,7 +200,7 @@ def test_normalize_exact():
 
 def test_compute_mean_std_exact():
     images = np.random.default_rng(0).integers(0, 256, (6, 3, 4, 5), dtype=np.uint8)
-    data = ArrayDataset(images, np.zeros(6))
+    data = ArrayDataset(images, np.zeros(6, np.int64))
     mean, std = T.compute_mean_std(data)
     pixels = images.astype(np.float64) / 255
     np.testing.assert_allclose(mean, pixels.mean(axis=(0, 2, 3)), rtol=1e-6)

@@ -61,9 +61,11 @@ class Dataset(ABC):
 class ArrayDataset(Dataset):
     """Images held in one array with their labels.
 
-    ``images`` has shape (N, C, H, W) and is either uint8 (0..255, divided by 255 on access) or
-    float32 (already in [0, 1]). ``labels`` has shape (N,). Keeping the pixels as uint8 stores
-    them in a quarter of the memory; every access still returns float32 in [0, 1].
+    ``images`` has shape (N, C, H, W), channels first as everywhere in minicnn, or (N, H, W)
+    for grey images (stored as (N, 1, H, W)); it is either uint8 (0..255, divided by 255 on
+    access) or float32 (already in [0, 1]). ``labels`` holds N integer class labels. Keeping
+    the pixels as uint8 stores them in a quarter of the memory; every access still returns
+    float32 in [0, 1].
     """
 
     def __init__(
@@ -73,9 +75,31 @@ class ArrayDataset(Dataset):
         transform: Transform | None = None,
         classes: Sequence[str] | None = None,
     ):
-        if images.ndim != 4 or len(images) != len(labels):
+        name = type(self).__name__
+        images, labels = np.asarray(images), np.asarray(labels)
+        if images.ndim == 3:  # grey images: add the channel axis
+            images = images[:, None]
+        if images.ndim != 4:
             raise ValueError(
-                f"expected images (N, C, H, W) and labels (N,), got {images.shape} and {np.shape(labels)}"
+                f"{name}: images must be (N, C, H, W) or (N, H, W) for grey images, "
+                f"got shape {images.shape}"
+            )
+        n, channels, height, width = images.shape
+        if width in (1, 3, 4) and channels > 4 and height > 4:
+            raise ValueError(
+                f"{name}: images of shape {images.shape} look channels-last (N, H, W, C); "
+                "minicnn wants channels first (N, C, H, W): pass images.transpose(0, 3, 1, 2)"
+            )
+        if labels.shape != (n,):
+            raise ValueError(
+                f"{name}: {n} images but {len(labels)} labels"
+                if labels.ndim == 1
+                else f"{name}: labels must have shape ({n},), got {labels.shape}"
+            )
+        if labels.size and labels.dtype.kind not in "iu":
+            raise TypeError(
+                f"{name}: labels must be integers, got {labels.dtype}; class labels that are "
+                "whole numbers convert with labels.astype(numpy.int64)"
             )
         if images.dtype not in (np.uint8, np.float32):
             raise TypeError(
@@ -126,7 +150,10 @@ class Subset(Dataset):
     """The samples of ``dataset`` at ``indices``, in that order."""
 
     def __init__(self, dataset: Any, indices: Sequence[int] | np.ndarray):
-        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        indices = np.asarray(indices)
+        if indices.size and indices.dtype.kind not in "iu":
+            raise TypeError(f"Subset: indices must be integers, got {indices.dtype}")
+        indices = indices.astype(np.int64).reshape(-1)
         n = len(dataset)
         if indices.size and (indices.min() < 0 or indices.max() >= n):
             raise IndexError(

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .dataset import ArrayDataset, Transform
+from .transforms import _is_int
 
 MIN_SIZE = 12
 NOISE_STD = 0.05
@@ -44,6 +45,14 @@ class SyntheticShapes(ArrayDataset):
         seed: int = 0,
         transform: Transform | None = None,
     ):
+        if not _is_int(num_samples):
+            raise ValueError(
+                f"SyntheticShapes: num_samples must be a non-negative int, got {num_samples!r}"
+            )
+        if not _is_int(image_size):
+            raise ValueError(
+                f"SyntheticShapes: image_size must be an int >= {MIN_SIZE}, got {image_size!r}"
+            )
         if num_samples < 0 or image_size < MIN_SIZE:
             raise ValueError(
                 f"SyntheticShapes needs num_samples >= 0 and image_size >= {MIN_SIZE}, "

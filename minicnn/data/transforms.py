@@ -26,10 +26,43 @@ from ..tensor import Tensor, tensor
 Transform = Callable[[np.ndarray], np.ndarray]
 
 
-def _pair(size: int | Sequence[int]) -> tuple[int, int]:
-    """``32`` -> (32, 32); ``(24, 32)`` stays (height, width)."""
-    height, width = (size, size) if np.ndim(size) == 0 else size
-    return int(height), int(width)
+def _is_int(value: Any) -> bool:
+    """Whether ``value`` is a whole number given as an int (``True`` and ``2.0`` are not)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _pair(size: int | Sequence[int], owner: str = "size") -> tuple[int, int]:
+    """``32`` -> (32, 32); ``(24, 32)`` stays (height, width). Both must be positive ints;
+    ``owner`` names the transform in the error."""
+    pair = (size, size) if np.ndim(size) == 0 else tuple(size)
+    if len(pair) != 2 or not all(_is_int(n) and n > 0 for n in pair):
+        raise ValueError(
+            f"{owner}: size must be a positive int or a (height, width) pair of positive "
+            f"ints, got {size!r}"
+        )
+    return int(pair[0]), int(pair[1])
+
+
+def _non_negative_int(owner: str, name: str, value: Any) -> int:
+    if not (_is_int(value) and value >= 0):
+        raise ValueError(f"{owner}: {name} must be a non-negative int, got {value!r}")
+    return int(value)
+
+
+def _probability(owner: str, name: str, value: Any) -> float:
+    if _is_int(value) or isinstance(value, (float, np.floating)):
+        if 0 <= value <= 1:  # also rejects NaN
+            return float(value)
+    raise ValueError(f"{owner}: {name} must be a probability in [0, 1], got {value!r}")
+
+
+def _check_image(owner: str, image: Any) -> None:
+    """Transforms work on one channels-first image: raise if ``image`` is not (C, H, W)."""
+    if np.ndim(image) != 3:
+        raise ValueError(
+            f"{owner}: expected a (C, H, W) image, got shape {np.shape(image)}; "
+            "a grey image (H, W) needs a channel axis: image[None]"
+        )
 
 
 class Compose:
@@ -55,6 +88,7 @@ class Normalize:
             raise ValueError(f"Normalize needs as many means as positive stds, got {mean}, {std}")
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
+        _check_image("Normalize", image)
         if len(self.mean) not in (1, image.shape[0]):
             raise ValueError(
                 f"Normalize has {len(self.mean)} channel means but the image has shape {image.shape}"
@@ -131,9 +165,10 @@ class RandomHorizontalFlip(RandomTransform):
 
     def __init__(self, p: float = 0.5, generator: np.random.Generator | None = None):
         super().__init__(generator)
-        self.p = p
+        self.p = _probability("RandomHorizontalFlip", "p", p)
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
+        _check_image("RandomHorizontalFlip", image)
         if self.rng.random() < self.p:
             return np.ascontiguousarray(image[:, :, ::-1])
         return image
@@ -146,6 +181,7 @@ class RandomRotation90(RandomTransform):
     """
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
+        _check_image("RandomRotation90", image)
         quarter_turns = int(self.rng.integers(4))
         return np.ascontiguousarray(np.rot90(image, quarter_turns, axes=(1, 2)))
 
@@ -161,10 +197,11 @@ class RandomCrop(RandomTransform):
         generator: np.random.Generator | None = None,
     ):
         super().__init__(generator)
-        self.size = _pair(size)
-        self.padding = int(padding)
+        self.size = _pair(size, "RandomCrop")
+        self.padding = _non_negative_int("RandomCrop", "padding", padding)
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
+        _check_image("RandomCrop", image)
         p = self.padding
         padded = np.pad(image, ((0, 0), (p, p), (p, p)))
         (height, width), (out_h, out_w) = padded.shape[1:], self.size
@@ -195,9 +232,10 @@ class RandomShift(RandomTransform):
 
     def __init__(self, max_pixels: int, generator: np.random.Generator | None = None):
         super().__init__(generator)
-        self.max_pixels = int(max_pixels)
+        self.max_pixels = _non_negative_int("RandomShift", "max_pixels", max_pixels)
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
+        _check_image("RandomShift", image)
         dy, dx = self.rng.integers(-self.max_pixels, self.max_pixels + 1, size=2)
         return shift(image, int(dy), int(dx))
 
@@ -219,7 +257,8 @@ def resize(image: np.ndarray, size: int | Sequence[int]) -> np.ndarray:
     Bilinear interpolation is linear interpolation along the rows followed by linear
     interpolation along the columns, so it is done as two vectorised 1-D steps.
     """
-    out_h, out_w = _pair(size)
+    _check_image("resize", image)
+    out_h, out_w = _pair(size, "resize")
     y0, y1, wy = _bilinear_weights(out_h, image.shape[1])
     x0, x1, wx = _bilinear_weights(out_w, image.shape[2])
     wy, wx = wy.astype(image.dtype)[:, None], wx.astype(image.dtype)
@@ -231,9 +270,10 @@ class Resize:
     """Resize every image to ``size`` (an int for a square, or (height, width)), bilinearly."""
 
     def __init__(self, size: int | Sequence[int]):
-        self.size = _pair(size)
+        self.size = _pair(size, "Resize")
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
+        _check_image("Resize", image)
         return resize(image, self.size)
 
 
