@@ -5,7 +5,7 @@ Everything here runs on the host with NumPy; the DataLoader hands out minicnn Te
 
 from . import transforms
 from .cifar import CIFAR10
-from .dataset import ArrayDataset, Dataset, Subset, random_split
+from .dataset import ArrayDataset, Dataset, Subset, TensorDataset, random_split
 from .image_folder import ImageFolder
 from .loader import DataLoader
 from .mnist import MNIST
@@ -20,6 +20,7 @@ __all__ = [
     "ImageFolder",
     "Subset",
     "SyntheticShapes",
+    "TensorDataset",
     "random_split",
     "transforms",
 ]

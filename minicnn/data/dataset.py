@@ -4,6 +4,7 @@ A dataset is anything with ``len(dataset)`` and ``dataset[i] -> (image, label)``
 ``image`` is a float32 NumPy array of shape (C, H, W) with values in [0, 1] and ``label`` an
 int. Datasets may also offer ``get_batch(indices) -> (images, labels)``, which returns a whole
 batch as (B, C, H, W) float32 and (B,) int64 arrays at once; the DataLoader uses it when present.
+A ``TensorDataset``'s samples and batches are tuples of any number of arrays instead.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+
+from .. import backend
+from ..tensor import Tensor
 
 Transform = Callable[[np.ndarray], np.ndarray]
 
@@ -31,8 +35,9 @@ def stack_samples(dataset: Any, indices: np.ndarray) -> tuple[np.ndarray, np.nda
     return images, np.array([label for _, label in pairs], dtype=np.int64)
 
 
-def fetch_batch(dataset: Any, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The samples at ``indices`` as (B, C, H, W) float32 images and (B,) int64 labels.
+def fetch_batch(dataset: Any, indices: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The samples at ``indices`` as (B, C, H, W) float32 images and (B,) int64 labels
+    (or, for a ``TensorDataset``, the rows of each of its arrays).
 
     Uses the dataset's ``get_batch`` when it has one (array-backed datasets gather a whole
     batch with one indexing operation), else reads and stacks the samples one by one.
@@ -134,6 +139,44 @@ class ArrayDataset(Dataset):
         if self.transform is not None:  # transforms work on one image at a time
             return super().get_batch(indices)
         return self._as_float(self.images[indices]), self.targets[indices]
+
+
+class TensorDataset(Dataset):
+    """Samples that are the rows of several arrays, as in PyTorch: ``dataset[i]`` is
+    ``(tensors[0][i], tensors[1][i], ...)``.
+
+    ``TensorDataset(features, labels)`` with a DataLoader gives batches ``(x, y)`` of Tensors
+    that keep the arrays' dtypes. The arrays (NumPy arrays or Tensors, which are copied to the
+    host) must all have the same size in the first dimension; they are kept as NumPy arrays in
+    ``.tensors``. A batch is gathered with one indexing per array.
+    """
+
+    def __init__(self, *tensors: Any):
+        if not tensors:
+            raise ValueError("TensorDataset needs at least one tensor")
+        arrays = tuple(backend.to_host(t.data if isinstance(t, Tensor) else t) for t in tensors)
+        for i, array in enumerate(arrays):
+            if array.ndim == 0:
+                raise ValueError(
+                    f"TensorDataset: tensor {i} is a scalar; each tensor needs a first "
+                    "dimension with one entry per sample"
+                )
+        sizes = [len(array) for array in arrays]
+        if len(set(sizes)) > 1:
+            raise ValueError(
+                "TensorDataset: all tensors must have the same size in the first dimension "
+                f"(the number of samples), got {sizes}"
+            )
+        self.tensors = arrays
+
+    def __len__(self) -> int:
+        return len(self.tensors[0])
+
+    def __getitem__(self, index: int) -> tuple[Any, ...]:
+        return tuple(tensor[index] for tensor in self.tensors)
+
+    def get_batch(self, indices: np.ndarray) -> tuple[np.ndarray, ...]:
+        return tuple(tensor[indices] for tensor in self.tensors)
 
 
 def labels_of(dataset: Any) -> np.ndarray:

@@ -32,6 +32,8 @@ from .transforms import using_generator
 class DataLoader:
     """Iterate over ``dataset`` in batches ``(x, y)``: x (B, C, H, W) float32, y (B,) int64.
 
+    A ``TensorDataset``'s batches are tuples with one Tensor per array, in its dtype.
+
     ``seed``: the same seed gives the same batches, shuffling and augmentation included (random
     transforms without their own ``generator`` draw from the loader's generator).
     """
@@ -60,7 +62,7 @@ class DataLoader:
         n = len(self.dataset)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
-    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
         if self._resume:  # continue the epoch restored by load_state_dict
             self._resume = False
         else:  # the order is drawn now, when the epoch starts
@@ -74,15 +76,15 @@ class DataLoader:
             self._position = 0
         return self._batches(self._order, self._position)
 
-    def _batches(self, order: np.ndarray, first: int) -> Iterator[tuple[Tensor, Tensor]]:
+    def _batches(self, order: np.ndarray, first: int) -> Iterator[tuple[Tensor, ...]]:
         for batch in range(first, len(self)):
             start = batch * self.batch_size
             # only around the reading: the loader's generator must not leak to the caller
             with using_generator(self.generator):
-                images, labels = fetch_batch(self.dataset, order[start : start + self.batch_size])
+                arrays = fetch_batch(self.dataset, order[start : start + self.batch_size])
             if self._order is order:  # the latest epoch: the one state_dict() describes
                 self._position = batch + 1
-            yield tensor(images), tensor(labels)
+            yield tuple(tensor(array) for array in arrays)
 
     def state_dict(self) -> dict[str, Any]:
         """What the next batches depend on: ``{"generator": state or None, "order": array or
