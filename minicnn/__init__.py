@@ -5,7 +5,7 @@ from .autograd import Function, enable_grad, is_grad_enabled, no_grad
 from .backend import cuda_available, float16, float32, float64, int32, int64, manual_seed, uint8
 from .checkpoint import load_checkpoint, save_checkpoint
 from .creation import arange, full, ones, ones_like, rand, randn, zeros, zeros_like
-from .functions import abs, clip, concatenate, exp, log, pad, sqrt, stack, tanh
+from .functions import abs, cat, clip, exp, log, pad, sqrt, stack, tanh
 from .gradcheck import GradcheckError, gradcheck
 from .serialization import CheckpointError, load, save
 from .tensor import Tensor, tensor
@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CheckpointError", "Function", "GradcheckError", "Tensor", "load", "load_checkpoint", "optim",
-    "save", "save_checkpoint", "abs", "arange", "clip", "concatenate",
+    "save", "save_checkpoint", "abs", "arange", "cat", "clip",
     "cuda_available", "data", "enable_grad", "exp", "float16", "float32", "float64", "full",
     "functional", "gradcheck", "int32", "int64", "is_grad_enabled", "log", "manual_seed", "nn",
     "no_grad", "ones", "ones_like", "pad", "rand", "randn", "sqrt", "stack", "tanh", "tensor",

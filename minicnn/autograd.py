@@ -13,15 +13,29 @@ A ``Function`` computes its ``forward`` on raw arrays and keeps on ``self`` what
 
     y = Cube()(x)
 
+**A context per call.** Calling an instance runs ``forward`` on a fresh copy of it, which
+becomes the graph node (``y.grad_fn``) and holds what that call saved; the instance itself
+keeps only its options. So one instance may be called many times (``sq(a) + sq(b)``), each
+call with its own saved values, as PyTorch's ``ctx`` gives each call its own.
+
+**Saved values are guarded.** Every Tensor has a version counter that each in-place write
+bumps (``x[...] = v``, ``x.add_(y)``, an optimizer step). A call remembers the version of each
+input and output whose array it saved; if one has changed when ``backward`` needs it, the
+gradient would be wrong, and backward raises instead, naming the op and the tensor.
+
 The graph is made of Functions; each output Tensor points at the Function that made it.
 ``backward`` visits the Functions in topological order (every consumer of a tensor before the
 tensor's producer), so a gradient is complete when it is passed on. The walk uses an explicit
 stack, not recursion, so a chain of thousands of ops works.
+
+Grad mode (``no_grad``, ``enable_grad``) is per thread, as in PyTorch: an evaluation thread
+under ``no_grad`` does not switch off recording for a training thread beside it.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -31,12 +45,17 @@ from . import backend
 if TYPE_CHECKING:
     from .tensor import Tensor
 
-_grad_enabled = True
+
+class _GradModeState(threading.local):
+    enabled = True  # each thread starts with grad mode on
+
+
+_grad_mode = _GradModeState()
 
 
 def is_grad_enabled() -> bool:
-    """Whether ops currently record a graph (False inside ``no_grad``)."""
-    return _grad_enabled
+    """Whether ops currently record a graph in this thread (False inside ``no_grad``)."""
+    return _grad_mode.enabled
 
 
 class _GradMode:
@@ -48,13 +67,11 @@ class _GradMode:
         self._previous: list[bool] = []  # a stack, so one instance can be entered twice
 
     def __enter__(self) -> None:
-        global _grad_enabled
-        self._previous.append(_grad_enabled)
-        _grad_enabled = self.enabled
+        self._previous.append(_grad_mode.enabled)
+        _grad_mode.enabled = self.enabled
 
     def __exit__(self, *exc_info: object) -> None:
-        global _grad_enabled
-        _grad_enabled = self._previous.pop()
+        _grad_mode.enabled = self._previous.pop()
 
     def __call__(self, func: Callable) -> Callable:
         @functools.wraps(func)
@@ -102,6 +119,9 @@ class Function(ABC):
     input that needs none). Options go to ``__init__``; Tensors go to the call. An input given as
     ``None`` (an absent bias, say) reaches ``forward`` as ``None``.
     ``self.needs_input_grad`` tells backward which gradients are wanted.
+
+    Each call runs on its own copy of the instance (see the module docstring), so what
+    ``forward`` keeps on ``self`` belongs to that call alone.
     """
 
     @abstractmethod
@@ -115,23 +135,26 @@ class Function(ABC):
     def __call__(self, *inputs: Any) -> Any:
         from .tensor import Tensor, as_tensor
 
+        ctx = object.__new__(type(self))  # this call's context: a copy holding the options
+        ctx.__dict__.update(self.__dict__)
         tensors = [None if x is None else as_tensor(x) for x in inputs]
-        self.needs_input_grad = tuple(t is not None and t.requires_grad for t in tensors)
-        _check_same_device(self, tensors)
-        attributes_before = set(vars(self))
-        output = self.forward(*(None if t is None else t.data for t in tensors))
+        ctx.needs_input_grad = tuple(t is not None and t.requires_grad for t in tensors)
+        _check_same_device(ctx, tensors)
+        options = set(vars(ctx))
+        output = ctx.forward(*(None if t is None else t.data for t in tensors))
 
-        record = _grad_enabled and any(self.needs_input_grad)
+        record = _grad_mode.enabled and any(ctx.needs_input_grad)
         outputs = output if isinstance(output, tuple) else (output,)
-        if record:
-            self.inputs = tensors
-            self._saved = set(vars(self)) - attributes_before  # what forward kept for backward
-            self._output_meta = [(o.shape, o.dtype) for o in outputs]
-            self._output_hooks: dict[int, list[Callable]] = {}
-            self._retained: dict[int, Tensor] = {}  # outputs that keep their .grad
         results = tuple(
-            Tensor._from_op(o, self if record else None, i) for i, o in enumerate(outputs)
+            Tensor._from_op(o, ctx if record else None, i) for i, o in enumerate(outputs)
         )
+        if record:
+            ctx.inputs = tensors
+            ctx._saved = set(vars(ctx)) - options  # what forward kept for backward
+            ctx._versions = _saved_versions(ctx, tensors, results)
+            ctx._output_meta = [(o.shape, o.dtype) for o in outputs]
+            ctx._output_hooks: dict[int, list[Callable]] = {}
+            ctx._retained: dict[int, Tensor] = {}  # outputs that keep their .grad
         return results if isinstance(output, tuple) else results[0]
 
     def _release(self) -> None:
@@ -142,6 +165,42 @@ class Function(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} backward>"
+
+
+def _arrays_in(value: Any) -> Iterable[Any]:
+    """The arrays in a saved attribute: an array, or a tuple/list of them."""
+    items = value if isinstance(value, (tuple, list)) else (value,)
+    return [v for v in items if hasattr(v, "shape") and hasattr(v, "strides")]
+
+
+def _saved_versions(fn: Function, inputs: list[Tensor | None], outputs: tuple[Tensor, ...]) -> list:
+    """(what, version counter, version now) for each input or output whose memory ``fn`` saved.
+
+    The counter itself is kept (a one-element list shared by a tensor and its ``detach()``),
+    not the tensor, so that the graph does not keep outputs alive.
+    """
+    saved = [a for name in fn._saved for a in _arrays_in(getattr(fn, name))]
+    if not saved:
+        return []
+    xp = backend.get_array_module(*saved)
+    versions = []
+    named = [(f"input {i}", t) for i, t in enumerate(inputs) if t is not None]
+    named += [(f"output {i}", t) for i, t in enumerate(outputs)]
+    for what, t in named:
+        if any(a is t.data or xp.may_share_memory(a, t.data) for a in saved):
+            versions.append((what, t.shape, t.dtype, t._version_counter, t._version_counter[0]))
+    return versions
+
+
+def _check_versions(fn: Function) -> None:
+    for what, shape, dtype, counter, version in fn._versions:
+        if counter[0] != version:
+            raise RuntimeError(
+                f"{type(fn).__name__} backward: one of the tensors it saved for the gradient, "
+                f"its {what} of shape {shape} and dtype {dtype}, was modified by an in-place "
+                f"operation (it is at version {counter[0]}, saved at version {version}); the "
+                f"gradient would be wrong. Change it only after backward, or .clone() it first"
+            )
 
 
 def _check_same_device(fn: Function, tensors: list[Tensor | None]) -> None:
@@ -219,12 +278,17 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
             fn._release()
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _empty_slots(fn: Function) -> list[Any]:
     return [None] * len(fn._output_meta)
 
 
 def _backward_through(fn: Function, grads: list[Any], pending: dict[int, list[Any]]) -> None:
     """Run ``fn.backward`` on its outputs' gradients and hand the results to its inputs."""
+    _check_versions(fn)
     for i, hooks in fn._output_hooks.items():
         if grads[i] is not None:
             grads[i] = _run_hooks(hooks, grads[i])
@@ -237,12 +301,13 @@ def _backward_through(fn: Function, grads: list[Any], pending: dict[int, list[An
         for g, (shape, dtype) in zip(grads, fn._output_meta, strict=True)
     ]
     input_grads = fn.backward(*grads)
-    if not isinstance(input_grads, tuple):
+    if not isinstance(input_grads, (tuple, list)):
         input_grads = (input_grads,)
     if len(input_grads) != len(fn.inputs):
         raise RuntimeError(
-            f"{type(fn).__name__}.backward returned {len(input_grads)} gradients "
-            f"for {len(fn.inputs)} inputs"
+            f"{type(fn).__name__}.backward returned {_count(len(input_grads), 'gradient')} "
+            f"for {_count(len(fn.inputs), 'input')}: return one per input of forward, in "
+            f"order (None for an input that needs none)"
         )
     for t, g in zip(fn.inputs, input_grads, strict=True):
         if t is None or g is None or not t.requires_grad:

@@ -38,10 +38,10 @@ def clip(x: Any, min: float | None = None, max: float | None = None) -> Tensor: 
     return M.Clip(min, max)(as_tensor(x))
 
 
-def concatenate(tensors: Sequence[Any], dim: int = 0) -> Tensor:
-    """Join tensors along an existing dimension (``torch.cat``)."""
+def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
+    """Join tensors along an existing dimension, as ``torch.cat``."""
     if not tensors:
-        raise ValueError("concatenate needs at least one tensor")
+        raise ValueError("cat needs at least one tensor")
     return S.Concatenate(dim)(*tensors)
 
 

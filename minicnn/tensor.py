@@ -3,15 +3,20 @@
 A Tensor holds ``.data`` (a NumPy or CuPy array), ``.requires_grad``, ``.grad`` (a Tensor,
 filled by ``backward``) and ``.grad_fn`` (the Function that made it, ``None`` for a leaf).
 Every operator below is a ``Function`` from ``minicnn.ops``: this file only wires them up.
+
+In-place writes (``t[...] = v``, ``t.add_(u)``, ``t.zero_()``, ...) bump the tensor's version
+counter, so that a backward pass that needs the old values raises instead of computing a wrong
+gradient (see :mod:`minicnn.autograd`). As in PyTorch, a tensor that requires grad can be
+changed in place only under ``no_grad`` (the way an optimizer updates its parameters).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import backend
-from .autograd import run_backward
+from .autograd import is_grad_enabled, run_backward
 from .ops import math as M
 from .ops import reduce as R
 from .ops import shape as S
@@ -25,6 +30,26 @@ def _default_dtype(data: Any, dtype: Any) -> Any:
         return dtype
     array = backend.asarray(data)
     return backend.float32 if array.dtype == backend.float64 else None
+
+
+def _number(value: Any) -> int | float | bool | None:
+    """``value`` as a Python number if it is one (or a NumPy scalar or 0-d host array), else None.
+
+    A number in arithmetic stays a Python number all the way to the kernel: no array is made
+    for it, so a GPU tensor plus 1 copies nothing to the device.
+    """
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        return value.item()  # NumPy's float64 is a float, but would make float32 float64
+    if isinstance(value, (bool, int, float)):
+        return value
+    return None
+
+
+class ValuesIndices(NamedTuple):
+    """What ``max(dim)`` and ``min(dim)`` return, as PyTorch's: ``values, indices = t.max(1)``."""
+
+    values: Tensor
+    indices: Tensor
 
 
 class _RemovableHandle:
@@ -53,7 +78,7 @@ class Tensor:
     ):
         if isinstance(data, Tensor):
             data = data.data
-        device = backend.device_of(data) if device is None else device
+        device = backend.device_of(data) if device is None else device  # stays where it is
         # a copy, as torch.tensor makes: later in-place updates never reach the caller's array
         self.data = backend.array(data, dtype=_default_dtype(data, dtype), device=device)
         if self.data.dtype.kind not in "biuf":
@@ -67,13 +92,17 @@ class Tensor:
         self.grad_fn = None
         self._output_index = 0
         self._hooks: list[Callable] = []
+        self._version_counter = [0]
 
     @classmethod
-    def _from_op(cls, data: Any, grad_fn: Any, index: int) -> Tensor:
+    def _from_op(
+        cls, data: Any, grad_fn: Any, index: int, version_counter: list | None = None
+    ) -> Tensor:
         """Wrap an op's output array without copying or converting it."""
         t = cls.__new__(cls)
         t.data, t.grad, t.grad_fn, t._output_index, t._hooks = data, None, grad_fn, index, []
         t.requires_grad = grad_fn is not None
+        t._version_counter = [0] if version_counter is None else version_counter
         return t
 
     # --- properties ---------------------------------------------------------------------
@@ -95,6 +124,11 @@ class Tensor:
         return backend.device_of(self.data)
 
     @property
+    def _version(self) -> int:
+        """How many in-place writes this tensor's data has had (shared with ``detach()``)."""
+        return self._version_counter[0]
+
+    @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
 
@@ -104,6 +138,17 @@ class Tensor:
 
     def numel(self) -> int:
         return int(self.data.size)
+
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """The shape, or its length along ``dim`` (PyTorch's ``size()``)."""
+        if dim is None:
+            return self.shape
+        if not -self.ndim <= dim < max(self.ndim, 1):
+            raise IndexError(f"size: dimension {dim} is out of range for {self.ndim} dims")
+        return self.shape[dim]
+
+    def dim(self) -> int:
+        return self.ndim
 
     def __len__(self) -> int:
         if self.ndim == 0:
@@ -161,8 +206,74 @@ class Tensor:
             self.grad_fn._retained[self._output_index] = self
 
     def detach(self) -> Tensor:
-        """The same data, cut from the graph (shares memory)."""
-        return Tensor._from_op(self.data, None, 0)
+        """The same data, cut from the graph (shares memory and the version counter)."""
+        return Tensor._from_op(self.data, None, 0, self._version_counter)
+
+    def clone(self) -> Tensor:
+        """A copy with its own memory; differentiable (the gradient passes through)."""
+        return M.Clone()(self)
+
+    # --- in-place writes ------------------------------------------------------------------
+
+    def _write_in_place(self, op: str) -> Any:
+        """Check that ``op`` may change this tensor in place, and count the change.
+
+        Returns the array to write into. As in PyTorch, a tensor that requires grad can be
+        changed in place only under ``no_grad``: autograd would not know of the change.
+        """
+        if self.requires_grad and is_grad_enabled():
+            kind = "a leaf tensor" if self.grad_fn is None else "a tensor computed from one"
+            raise RuntimeError(
+                f"{op}: {kind} that requires grad cannot be changed in place while grad mode "
+                f"is on; wrap the update in `with minicnn.no_grad():` (as an optimizer does) "
+                f"or use an out-of-place op (x = x + y)"
+            )
+        self._version_counter[0] += 1
+        return self.data
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        value = value.data if isinstance(value, Tensor) else value
+        self._write_in_place("__setitem__")[_index_arrays(index)] = value
+
+    def zero_(self) -> Tensor:
+        self._write_in_place("zero_")[...] = 0
+        return self
+
+    def fill_(self, value: float) -> Tensor:
+        self._write_in_place("fill_")[...] = value
+        return self
+
+    def copy_(self, source: Any) -> Tensor:
+        """Copy ``source``'s values (broadcast to this shape) into this tensor."""
+        source = source.data if isinstance(source, Tensor) else source
+        self._write_in_place("copy_")[...] = source
+        return self
+
+    def add_(self, other: Any, alpha: float = 1) -> Tensor:
+        other = other.data if isinstance(other, Tensor) else other
+        data = self._write_in_place("add_")
+        data += other if alpha == 1 else other * alpha
+        return self
+
+    def sub_(self, other: Any, alpha: float = 1) -> Tensor:
+        return self.add_(other, -alpha)
+
+    def mul_(self, other: Any) -> Tensor:
+        other = other.data if isinstance(other, Tensor) else other
+        data = self._write_in_place("mul_")
+        data *= other
+        return self
+
+    def div_(self, other: Any) -> Tensor:
+        other = other.data if isinstance(other, Tensor) else other
+        data = self._write_in_place("div_")
+        data /= other
+        return self
+
+    def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+        data = self._write_in_place("clamp_")
+        backend.get_array_module(data).clip(data, min, max, out=data)
+        return self
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and self.dtype.kind != "f":
@@ -185,9 +296,15 @@ class Tensor:
         return self.numpy().tolist()
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> Any:
-        """``numpy.asarray(t)`` gives the values (a host copy for GPU tensors)."""
-        array = self.numpy()
-        return array if dtype is None else array.astype(dtype)
+        """``numpy.asarray(t)`` of a CPU tensor. For a tensor on another device it raises,
+        as CuPy does: a copy to the host is slow, so it must be asked for with ``.numpy()``."""
+        if self.device != "cpu":
+            raise TypeError(
+                f"cannot convert a tensor on '{self.device}' to a NumPy array implicitly; "
+                f"use .numpy() (an explicit copy to the host)"
+            )
+        array = self.data if dtype is None else self.data.astype(dtype)
+        return array.copy() if copy and array is self.data else array
 
     def __float__(self) -> float:
         return float(self.item())
@@ -234,58 +351,87 @@ class Tensor:
     def _cast(self, dtype: Any) -> Tensor:
         return self if self.dtype == dtype else Tensor._from_op(self.data.astype(dtype), None, 0)
 
-    def _pair(self, other: Any) -> tuple[Tensor, Tensor]:
-        """``self`` and ``other`` as two Tensors whose dtypes combine as in PyTorch.
+    def _for_number(self, c: int | float | bool) -> Tensor:
+        """This tensor in the dtype it takes when combined with the number ``c``, as PyTorch:
+        a float number adapts to a floating tensor (float32 stays float32) and turns an
+        integer one into float32; a bool tensor with an int number becomes int64."""
+        if self.dtype.kind not in "fc" and isinstance(c, float):
+            return self._cast(backend.float32)
+        if self.dtype.kind == "b" and not isinstance(c, bool):
+            return self._cast(backend.int64)
+        return self
 
-        A number (Python or NumPy, or a 0-d array) adapts to the tensor: it takes the
-        tensor's dtype when that is floating, so float32 stays float32; a float number with an
-        integer tensor gives float32. Between tensors, an integer one takes the floating one's
-        dtype. (NumPy alone would promote both cases to float64.)
-        """
-        value = other.item() if hasattr(other, "item") and getattr(other, "ndim", 1) == 0 else other
-        if isinstance(value, (bool, int, float)) and not isinstance(other, Tensor):
-            a = self
-            if a.dtype.kind not in "fc" and isinstance(value, float):
-                a = a._cast(backend.float32)
-            elif a.dtype.kind == "b" and not isinstance(value, bool):
-                a = a._cast(backend.int64)
-            return a, Tensor._from_op(backend.asarray(value, a.dtype, a.device), None, 0)
+    def _pair(self, other: Any) -> tuple[Tensor, Tensor]:
+        """``self`` and ``other`` (not a number) as two Tensors whose dtypes combine as in
+        PyTorch: an integer tensor takes the floating one's dtype. (NumPy would promote an
+        int64 and a float32 array to float64.)"""
         a, b = self, other if isinstance(other, Tensor) else Tensor(other, device=self.device)
         if a.dtype.kind == "f" and b.dtype.kind != "f":
             b = b._cast(a.dtype)
         elif b.dtype.kind == "f" and a.dtype.kind != "f":
             a = a._cast(b.dtype)
+        elif a.dtype != b.dtype and a.dtype.kind == b.dtype.kind == "f":
+            # a 0-d tensor adapts to the other, like a number: float32 stays float32
+            if b.ndim == 0 < a.ndim:
+                b = b.to(a.dtype)
+            elif a.ndim == 0 < b.ndim:
+                a = a.to(b.dtype)
         return a, b
 
     def __add__(self, other: Any) -> Tensor:
+        c = _number(other)
+        if c is not None:
+            return M.AddScalar(c)(self._for_number(c))
         return M.Add()(*self._pair(other))
 
     def __radd__(self, other: Any) -> Tensor:
+        c = _number(other)
+        if c is not None:
+            return M.AddScalar(c)(self._for_number(c))
         return M.Add()(*reversed(self._pair(other)))
 
     def __sub__(self, other: Any) -> Tensor:
+        c = _number(other)
+        if c is not None:
+            return M.AddScalar(-c)(self._for_number(c))
         return M.Sub()(*self._pair(other))
 
     def __rsub__(self, other: Any) -> Tensor:
+        c = _number(other)
+        if c is not None:
+            return M.RSubScalar(c)(self._for_number(c))
         return M.Sub()(*reversed(self._pair(other)))
 
     def __mul__(self, other: Any) -> Tensor:
+        c = _number(other)
+        if c is not None:
+            return M.MulScalar(c)(self._for_number(c))
         return M.Mul()(*self._pair(other))
 
     def __rmul__(self, other: Any) -> Tensor:
+        c = _number(other)
+        if c is not None:
+            return M.MulScalar(c)(self._for_number(c))
         return M.Mul()(*reversed(self._pair(other)))
 
+    def _as_float(self) -> Tensor:
+        """True division gives floats: an integer tensor becomes float32 first."""
+        return self if self.dtype.kind == "f" else self._cast(backend.float32)
+
     def _float_pair(self, other: Any) -> tuple[Tensor, Tensor]:
-        """As ``_pair``, then float32 for two integers: true division gives floats."""
         a, b = self._pair(other)
-        if a.dtype.kind != "f":
-            a, b = a._cast(backend.float32), b._cast(backend.float32)
-        return a, b
+        return a._as_float(), b._as_float()
 
     def __truediv__(self, other: Any) -> Tensor:
+        c = _number(other)
+        if c is not None:
+            return M.DivScalar(c)(self._as_float())
         return M.Div()(*self._float_pair(other))
 
     def __rtruediv__(self, other: Any) -> Tensor:
+        c = _number(other)
+        if c is not None:
+            return M.RDivScalar(c)(self._as_float())
         return M.Div()(*reversed(self._float_pair(other)))
 
     def __matmul__(self, other: Any) -> Tensor:
@@ -295,9 +441,15 @@ class Tensor:
         return M.MatMul()(*reversed(self._pair(other)))
 
     def __pow__(self, other: Any) -> Tensor:
+        c = _number(other)
+        if c is not None:
+            return M.PowScalar(c)(self._for_number(c))
         return M.Pow()(*self._pair(other))
 
     def __rpow__(self, other: Any) -> Tensor:
+        c = _number(other)
+        if c is not None:
+            return M.RPowScalar(c)(self._for_number(c))
         return M.Pow()(*reversed(self._pair(other)))
 
     def __neg__(self) -> Tensor:
@@ -308,6 +460,9 @@ class Tensor:
 
     # Comparisons give boolean tensors and are not differentiable.
     def _compare(self, other: Any, op: Callable[[Any, Any], Any]) -> Tensor:
+        c = _number(other)
+        if c is not None:
+            return Tensor._from_op(op(self.data, c), None, 0)
         a, b = self._pair(other)
         return Tensor._from_op(op(a.data, b.data), None, 0)
 
@@ -362,17 +517,57 @@ class Tensor:
             raise TypeError(f"mean() needs a floating-point tensor, got {self.dtype}: use .float()")
         return R.Mean(dim, keepdim)(self)
 
-    def max(self, dim: Dims = None, keepdim: bool = False) -> Tensor:
-        """Largest values over ``dim`` (the values only, like ``torch.amax``)."""
+    def max(self, dim: int | None = None, keepdim: bool = False) -> Tensor | ValuesIndices:
+        """The largest value; with ``dim``, the pair ``(values, indices)`` along it, as PyTorch.
+
+        ``values`` gets the gradient at ``indices`` (the first maximum); ``amax`` shares it
+        among ties instead and takes several dims.
+        """
+        return self._extremum("max", dim, keepdim)
+
+    def min(self, dim: int | None = None, keepdim: bool = False) -> Tensor | ValuesIndices:
+        """The smallest value; with ``dim``, the pair ``(values, indices)`` along it."""
+        return self._extremum("min", dim, keepdim)
+
+    def _extremum(self, name: str, dim: int | None, keepdim: bool) -> Tensor | ValuesIndices:
+        if dim is None:
+            return (R.Max if name == "max" else R.Min)(None, keepdim)(self)
+        if isinstance(dim, bool) or not hasattr(dim, "__index__"):
+            raise TypeError(
+                f"{name}: dim must be an int, got {dim!r}; for several dims use a{name}(dims)"
+            )
+        axis = R.normalize_dims(int(dim), self.ndim)
+        axis = axis[0] if axis else 0
+        arg = self.data.argmax if name == "max" else self.data.argmin
+        indices = arg(axis=axis, keepdims=True) if self.ndim else arg(keepdims=True)
+        values = R.TakeAlongDim(indices, axis, keepdim or self.ndim == 0)(self)
+        if not keepdim and self.ndim:
+            indices = indices.squeeze(axis)
+        return ValuesIndices(values, Tensor._from_op(indices.astype(backend.int64), None, 0))
+
+    def amax(self, dim: Dims = None, keepdim: bool = False) -> Tensor:
+        """Largest values over ``dim`` (an int, a tuple or all); the gradient is shared
+        evenly among ties, as ``torch.amax``."""
         return R.Max(dim, keepdim)(self)
 
-    def min(self, dim: Dims = None, keepdim: bool = False) -> Tensor:
-        """Smallest values over ``dim`` (the values only, like ``torch.amin``)."""
+    def amin(self, dim: Dims = None, keepdim: bool = False) -> Tensor:
+        """Smallest values over ``dim``; the gradient is shared evenly among ties."""
         return R.Min(dim, keepdim)(self)
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        """Indices of the largest values (not differentiable)."""
-        return Tensor._from_op(self.data.argmax(axis=dim, keepdims=keepdim), None, 0)
+        """Indices (int64) of the largest values, in the flattened tensor if ``dim`` is None."""
+        return self._arg(self.data.argmax, dim, keepdim)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """Indices (int64) of the smallest values (not differentiable)."""
+        return self._arg(self.data.argmin, dim, keepdim)
+
+    def _arg(self, arg: Callable, dim: int | None, keepdim: bool) -> Tensor:
+        if dim is not None:
+            axes = R.normalize_dims(dim, self.ndim)
+            dim = axes[0] if axes else None
+        indices = arg(axis=dim, keepdims=keepdim and dim is not None)
+        return Tensor._from_op(indices.astype(backend.int64), None, 0)
 
     # --- shape ----------------------------------------------------------------------------
 
@@ -380,6 +575,25 @@ class Tensor:
         if len(shape) == 1 and not isinstance(shape[0], int):
             shape = tuple(shape[0])
         return S.Reshape(tuple(shape))(self)
+
+    def view(self, *shape: int | Sequence[int]) -> Tensor:
+        """The same memory seen with another shape; an error where that needs a copy (a
+        transposed tensor, say), as in PyTorch: use ``reshape`` there."""
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = tuple(shape[0])
+        return S.View(tuple(shape))(self)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        """Insert a dimension of size 1 at ``dim`` (negative counts from the end)."""
+        if not -self.ndim - 1 <= dim <= self.ndim:
+            raise IndexError(f"unsqueeze: dimension {dim} is out of range for {self.ndim} dims")
+        dim %= self.ndim + 1
+        return self.reshape(*self.shape[:dim], 1, *self.shape[dim:])
+
+    def squeeze(self, dim: int | tuple[int, ...] | None = None) -> Tensor:
+        """Remove dimensions of size 1: all of them, or those of ``dim`` that have size 1."""
+        axes = R.normalize_dims(dim, self.ndim)
+        return self.reshape(*(n for i, n in enumerate(self.shape) if not (i in axes and n == 1)))
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         """Merge dimensions ``start_dim..end_dim`` into one, as ``torch.flatten``."""
@@ -417,14 +631,18 @@ def _index_arrays(index: Any) -> Any:
 
 
 def as_tensor(data: Any) -> Tensor:
-    """``data`` itself if it is a Tensor, else a new Tensor that does not require grad."""
+    """``data`` itself if it is a Tensor, else a Tensor on ``data``'s device (no copy where
+    possible) that does not require grad."""
     if isinstance(data, Tensor):
         return data
-    return Tensor._from_op(backend.asarray(data, dtype=_default_dtype(data, None)), None, 0)
+    array = backend.asarray(data, _default_dtype(data, None), backend.device_of(data))
+    return Tensor._from_op(array, None, 0)
 
 
 def tensor(
-    data: Any, requires_grad: bool = False, dtype: Any = None, device: str = "cpu"
+    data: Any, requires_grad: bool = False, dtype: Any = None, device: str | None = None
 ) -> Tensor:
-    """Create a leaf Tensor from a list, a number or an array (floats default to float32)."""
+    """Create a leaf Tensor from a list, a number or an array (floats default to float32).
+
+    It is a copy, on ``device``: by default the device of ``data`` (the CPU for lists)."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)

@@ -8,6 +8,7 @@ expected and what it got, and returns the normalised value::
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -40,16 +41,30 @@ def positive_int(where: str, name: str, value: Any) -> int:
 
 def non_negative(where: str, name: str, value: Any) -> float:
     """A number >= 0 (an epsilon, a slope, a weight decay)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
         raise ValueError(f"{where}: {name} must be a non-negative number, got {value!r}")
     return value
 
 
+def real(where: str, name: str, value: Any) -> float:
+    """Any real number, as a Python float (a slope, a scale, a threshold)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{where}: {name} must be a real number, got {value!r}")
+    return float(value)
+
+
 def probability(where: str, name: str, value: Any) -> float:
     """A number in [0, 1] (a dropout rate, a flip probability)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
         raise ValueError(f"{where}: {name} must be a probability in [0, 1], got {value!r}")
     return float(value)
+
+
+def boolean(where: str, name: str, value: Any) -> bool:
+    """True or False (a flag such as ceil_mode): as in PyTorch, not 0, 1 or None."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{where}: {name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def choice(where: str, name: str, value: Any, choices: Iterable[str]) -> str:

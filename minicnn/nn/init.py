@@ -22,8 +22,7 @@ from ..tensor import Tensor
 def _fill(tensor: Tensor, values: Any) -> Tensor:
     """Write ``values`` into the tensor's array in place (keeping its dtype) and return it."""
     with no_grad():
-        tensor.data[...] = values
-    return tensor
+        return tensor.copy_(values)
 
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:

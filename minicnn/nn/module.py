@@ -344,8 +344,9 @@ class Module:
                 + "\n\t".join(errors)
             )
         with no_grad():
-            for target, value in copies:
-                target.data[...] = backend.asarray(value, dtype=target.dtype, device=target.device)
+            for target, value in copies:  # straight to the target's device, never via the host
+                array = value.data if isinstance(value, Tensor) else value
+                target.copy_(backend.to_device(array, target.device))
         return IncompatibleKeys(missing, unexpected)
 
     # --- modes, dtypes, devices, gradients ------------------------------------------------

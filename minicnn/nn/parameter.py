@@ -23,6 +23,7 @@ class Parameter(Tensor):
         super().__init__(data, requires_grad=requires_grad)
         if isinstance(data, Tensor):
             self.data = data.data  # share the array, not the copy Tensor() makes
+            self._version_counter = data._version_counter
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()

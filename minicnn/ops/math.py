@@ -7,6 +7,7 @@ op's output, and ``y`` is the output.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .. import backend
@@ -117,6 +118,116 @@ class MatMul(Function):
         if self.needs_input_grad[1]:
             db = unbroadcast(a2.swapaxes(-1, -2) @ g, b2.shape).reshape(b.shape)
         return da, db
+
+
+# --- with a number: ``x + 2``, ``1 / x``. The number reaches the kernel as a Python scalar,
+# never as an array, so no copy to the device is made for it.
+
+
+class AddScalar(Function):
+    """y = x + c for a number c;  dx = g.  (x - c is x + (-c), exactly.)"""
+
+    def __init__(self, c: float):
+        self.c = c
+
+    def forward(self, x: Any) -> Any:
+        return x + self.c
+
+    def backward(self, g: Any) -> Any:
+        return g
+
+
+class RSubScalar(Function):
+    """y = c - x for a number c;  dx = -g."""
+
+    def __init__(self, c: float):
+        self.c = c
+
+    def forward(self, x: Any) -> Any:
+        return self.c - x
+
+    def backward(self, g: Any) -> Any:
+        return -g
+
+
+class MulScalar(Function):
+    """y = c * x for a number c;  dx = c * g."""
+
+    def __init__(self, c: float):
+        self.c = c
+
+    def forward(self, x: Any) -> Any:
+        return x * self.c
+
+    def backward(self, g: Any) -> Any:
+        return g * self.c
+
+
+class DivScalar(Function):
+    """y = x / c for a number c;  dx = g / c."""
+
+    def __init__(self, c: float):
+        self.c = c
+
+    def forward(self, x: Any) -> Any:
+        return x / self.c
+
+    def backward(self, g: Any) -> Any:
+        return g / self.c
+
+
+class RDivScalar(Function):
+    """y = c / x for a number c;  dx = -g * c / x**2 = -g * y / x."""
+
+    def __init__(self, c: float):
+        self.c = c
+
+    def forward(self, x: Any) -> Any:
+        self.x = x
+        self.y = self.c / x
+        return self.y
+
+    def backward(self, g: Any) -> Any:
+        return -g * self.y / self.x
+
+
+class PowScalar(Function):
+    """y = x ** c for a number c;  dx = g * c * x**(c-1)."""
+
+    def __init__(self, c: float):
+        self.c = c
+
+    def forward(self, x: Any) -> Any:
+        self.x = x
+        return x**self.c
+
+    def backward(self, g: Any) -> Any:
+        return g * self.c * self.x ** (self.c - 1)
+
+
+class RPowScalar(Function):
+    """y = c ** x for a number c;  dx = g * y * log(c)."""
+
+    def __init__(self, c: float):
+        self.c = c
+
+    def forward(self, x: Any) -> Any:
+        self.y = self.c**x
+        return self.y
+
+    def backward(self, g: Any) -> Any:
+        log_c = math.log(self.c) if self.c > 0 else -math.inf if self.c == 0 else math.nan
+        return g * self.y * log_c
+
+
+class Clone(Function):
+    """y = a copy of x;  dx = g."""
+
+    def forward(self, x: Any) -> Any:
+        return x.copy()
+
+    def backward(self, g: Any) -> Any:
+        return g
 
 
 class Exp(Function):

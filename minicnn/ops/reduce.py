@@ -91,3 +91,27 @@ class Min(_Extremum):
 
     def forward(self, x: Any) -> Any:
         return self._select(x, x.min(axis=self._prepare(x), keepdims=self.keepdim))
+
+
+class TakeAlongDim(Function):
+    """y = x at ``indices`` along ``dim`` (the values of ``max(dim)``, ``min(dim)``);
+    dx = g put back at those indices, 0 elsewhere.
+
+    ``indices`` has x's shape with size 1 along ``dim``; ``keepdim=False`` drops that axis.
+    """
+
+    def __init__(self, indices: Any, dim: int, keepdim: bool):
+        self.indices, self.dim, self.keepdim = indices, dim, keepdim
+
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        self.x_shape = x.shape
+        y = xp.take_along_axis(x, self.indices, axis=self.dim)
+        return y if self.keepdim else y.squeeze(self.dim)
+
+    def backward(self, g: Any) -> Any:
+        xp = backend.get_array_module(g)
+        dx = xp.zeros(self.x_shape, dtype=g.dtype)
+        g = g if self.keepdim else xp.expand_dims(g, self.dim)
+        xp.put_along_axis(dx, self.indices, g, axis=self.dim)
+        return dx

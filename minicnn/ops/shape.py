@@ -26,6 +26,24 @@ class Reshape(Function):
         return g.reshape(self.x_shape)
 
 
+class View(Reshape):
+    """y = x seen with a new shape, sharing its memory;  dx = g reshaped to x's shape.
+
+    Unlike ``Reshape``, it never copies: a shape that the memory layout cannot give without a
+    copy (a transposed array flattened, say) is an error, as in PyTorch.
+    """
+
+    def forward(self, x: Any) -> Any:
+        y = super().forward(x)
+        if y.size and not backend.get_array_module(x).may_share_memory(x, y):
+            raise RuntimeError(
+                f"view: shape {self.shape} is not compatible with the memory layout of the "
+                f"input of shape {x.shape} (strides {x.strides}) without a copy; use "
+                f".reshape(...) instead"
+            )
+        return y
+
+
 class Permute(Function):
     """y = x with its dimensions reordered by ``dims``;  dx = g permuted by the inverse order."""
 

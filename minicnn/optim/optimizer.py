@@ -161,7 +161,9 @@ class Optimizer(ABC):
                     if p.grad is None:
                         continue
                     state = self.state.setdefault(p, {})
-                    self._update(p.data, p.grad.data, state, group)
+                    self._update(
+                        p._write_in_place(f"{type(self).__name__}.step"), p.grad.data, state, group
+                    )
         self._step_count += 1
         return loss
 
