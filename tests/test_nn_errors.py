@@ -56,46 +56,82 @@ def test_linear_wrong_last_dimension():
 def test_batch_norm_wrong_shapes():
     with raises(
         ValueError,
-        "BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True): "
-        "expected 4-D input with 16 channels (N, 16, H, W), got shape (8, 16)",
+        "BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, bias=True, "
+        "track_running_stats=True): expected 4-D input (N, 16, H, W), got shape (8, 16)",
     ):
         nn.BatchNorm2d(16)(mc.zeros(8, 16))
-    with raises(ValueError, "expected 4-D input with 16 channels (N, 16, H, W), got shape"):
+    with raises(
+        ValueError,
+        "batch_norm: expected running_mean of shape (3,) for an input with 3 channels, got (16,)",
+    ):
         nn.BatchNorm2d(16)(mc.zeros(8, 3, 4, 4))
-    with raises(ValueError, "expected 2-D (N, 4) or 3-D (N, 4, L) input, got shape (8, 3)"):
-        nn.BatchNorm1d(4)(mc.zeros(8, 3))
+    with raises(ValueError, "expected 2-D (N, 4) or 3-D (N, 4, L) input, got shape (8, 3, 2, 2)"):
+        nn.BatchNorm1d(4)(mc.zeros(8, 3, 2, 2))
+
+
+WINDOWS = "expected a 3-D (C, H, W) or 4-D (N, C, H, W) input with non-zero C, H, W"
 
 
 @pytest.mark.parametrize(
-    "layer, name",
+    "layer, name, expected",
     [
-        (nn.MaxPool2d(kernel_size=2, stride=2), "MaxPool2d(kernel_size=2, stride=2, padding=0)"),
+        (
+            nn.MaxPool2d(kernel_size=2, stride=2),
+            "MaxPool2d(kernel_size=2, stride=2, padding=0)",
+            f"max_pool2d: {WINDOWS}",
+        ),
         (
             nn.AvgPool2d((3, 2), padding=(1, 0), count_include_pad=False),
             "AvgPool2d(kernel_size=(3, 2), stride=(3, 2), padding=(1, 0), count_include_pad=False)",
+            f"avg_pool2d: {WINDOWS}",
         ),
-        (nn.AdaptiveAvgPool2d(1), "AdaptiveAvgPool2d(output_size=1)"),
-        (nn.GlobalAvgPool2d(), "GlobalAvgPool2d()"),
-        (nn.GlobalMaxPool2d(), "GlobalMaxPool2d()"),
+        (
+            nn.AdaptiveAvgPool2d(1),
+            "AdaptiveAvgPool2d(output_size=1)",
+            f"adaptive_avg_pool2d: {WINDOWS}",
+        ),
+        (
+            nn.GlobalAvgPool2d(),
+            "GlobalAvgPool2d()",
+            "global_avg_pool2d: expected a 4-D (N, C, H, W) input",
+        ),
+        (
+            nn.GlobalMaxPool2d(),
+            "GlobalMaxPool2d()",
+            "global_max_pool2d: expected a 4-D (N, C, H, W) input",
+        ),
     ],
 )
-@pytest.mark.parametrize("shape", [(8, 28, 28), (8, 784), (2, 1, 3, 4, 4)])
-def test_pooling_wrong_rank_names_the_layer(layer, name, shape):
-    with raises(ValueError, f"{name}: expected input of shape (N, C, H, W), got {shape}"):
+@pytest.mark.parametrize("shape", [(8, 784), (2, 1, 3, 4, 4)])
+def test_pooling_wrong_rank_names_the_layer(layer, name, expected, shape):
+    with raises(ValueError, f"{name}: {expected}, got shape {shape}"):
         layer(mc.zeros(*shape))
+
+
+def test_pooling_layers_take_unbatched_input_like_torch():
+    # as in PyTorch, (C, H, W) is one image; the global poolings (not PyTorch's) want batches
+    assert nn.MaxPool2d(2)(mc.zeros(8, 28, 28)).shape == (8, 14, 14)
+    assert nn.AvgPool2d(2)(mc.zeros(8, 28, 28)).shape == (8, 14, 14)
+    assert nn.AdaptiveAvgPool2d(1)(mc.zeros(8, 28, 28)).shape == (8, 1, 1)
+    with raises(
+        ValueError,
+        "GlobalAvgPool2d(): global_avg_pool2d: expected a 4-D (N, C, H, W) input, got shape "
+        "(8, 28, 28)",
+    ):
+        nn.GlobalAvgPool2d()(mc.zeros(8, 28, 28))
 
 
 def test_pooling_kernel_larger_than_padded_input():
     with raises(
         ValueError,
-        "MaxPool2d(kernel_size=3, stride=3, padding=0): input of size 2x5 is too small: "
-        "padded to 2x5, it is smaller than the kernel 3x3",
+        "MaxPool2d(kernel_size=3, stride=3, padding=0): max_pool2d: kernel size (3, 3) is "
+        "larger than the padded input (2, 5) (input (2, 5), padding (0, 0)): output size (0, 1)",
     ):
         nn.MaxPool2d(3)(mc.zeros(1, 1, 2, 5))
     with raises(
         ValueError,
-        "AvgPool2d(kernel_size=(2, 5), stride=1, padding=(1, 2)): input of size 4x0 is too "
-        "small: padded to 6x4, it is smaller than the kernel 2x5",
+        f"AvgPool2d(kernel_size=(2, 5), stride=1, padding=(1, 2)): avg_pool2d: {WINDOWS}, got "
+        "shape (1, 1, 4, 0)",
     ):
         nn.AvgPool2d((2, 5), stride=1, padding=(1, 2))(mc.zeros(1, 1, 4, 0))
     # the padding counts: a 3x3 kernel padded by 1 fits a 1x1 input
@@ -107,15 +143,11 @@ def test_pooling_kernel_larger_than_padded_input():
     [
         (
             lambda: nn.AvgPool2d(0),
-            "AvgPool2d: kernel_size must be an int or a pair of ints >= 1, got 0",
+            "AvgPool2d: kernel_size must be positive, got (0, 0)",
         ),
         (
             lambda: nn.MaxPool2d((2, 0)),
-            "MaxPool2d: kernel_size must be an int or a pair of ints >= 1, got (2, 0)",
-        ),
-        (
-            lambda: nn.MaxPool2d(2.5),
-            "MaxPool2d: kernel_size must be an int or a pair of ints >= 1, got 2.5",
+            "MaxPool2d: kernel_size must be positive, got (2, 0)",
         ),
         (
             lambda: nn.MaxPool2d(2, padding=2),
@@ -129,15 +161,15 @@ def test_pooling_kernel_larger_than_padded_input():
         ),
         (
             lambda: nn.MaxPool2d(2, padding=-1),
-            "MaxPool2d: padding must be an int or a pair of ints >= 0, got -1",
+            "MaxPool2d: padding must be non-negative, got (-1, -1)",
         ),
         (
             lambda: nn.MaxPool2d(2, stride=-1),
-            "MaxPool2d: stride must be an int or a pair of ints >= 1, got -1",
+            "MaxPool2d: stride must be positive, got (-1, -1)",
         ),
         (
             lambda: nn.AvgPool2d(2, stride=(1, 0)),
-            "AvgPool2d: stride must be an int or a pair of ints >= 1, got (1, 0)",
+            "AvgPool2d: stride must be positive, got (1, 0)",
         ),
         (
             lambda: nn.AdaptiveAvgPool2d((0, None)),
@@ -192,6 +224,11 @@ def test_dtype_mismatch_is_an_error_naming_the_fix():
             "Conv2d: padding must be an int, a pair of ints, 'same' or 'valid', got 'full'",
         ),
         (
+            lambda: nn.MaxPool2d(2.5),
+            TypeError,
+            "MaxPool2d: kernel_size must be an int or a pair of ints, got 2.5",
+        ),
+        (
             lambda: nn.Conv2d(3, 6, (3, 3, 3)),
             TypeError,
             "Conv2d: kernel_size must be an int or a pair of ints, got (3, 3, 3)",
@@ -209,7 +246,7 @@ def test_dtype_mismatch_is_an_error_naming_the_fix():
         ),
         (lambda: nn.Softmax(), TypeError, "Softmax: give the dimension to normalise over"),
         (lambda: nn.LogSoftmax(), TypeError, "LogSoftmax(dim=1)"),
-        (lambda: nn.GELU("fast"), ValueError, "GELU: approximate must be 'none' or 'tanh'"),
+        (lambda: nn.GELU("fast"), ValueError, "GELU: approximate must be one of 'none', 'tanh'"),
         (
             lambda: nn.CrossEntropyLoss(reduction="avg"),
             ValueError,

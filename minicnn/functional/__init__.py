@@ -12,19 +12,22 @@ from ``minicnn/ops/``, which computes on raw arrays and trusts what it is given.
 from ..ops.activation import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from ..ops.loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
 from ..ops.norm import batch_norm
-from ..ops.pool import (
+from .conv import conv2d, conv_transpose2d
+from .linear import dropout, linear
+from .pool import (
     adaptive_avg_pool2d,
+    adaptive_max_pool2d,
     avg_pool2d,
     global_avg_pool2d,
     global_max_pool2d,
     max_pool2d,
+    max_unpool2d,
 )
-from .conv import conv2d, conv_transpose2d
-from .linear import dropout, linear
 
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy_with_logits",
     "conv2d", "conv_transpose2d", "cross_entropy", "dropout", "elu", "gelu",
     "global_avg_pool2d", "global_max_pool2d", "leaky_relu", "linear", "log_softmax",
     "max_pool2d", "mse_loss", "nll_loss", "relu", "sigmoid", "softmax", "tanh",
+    "adaptive_max_pool2d", "max_unpool2d",
 ]  # fmt: skip

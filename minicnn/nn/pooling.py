@@ -1,91 +1,53 @@
-"""Pooling layers: max, average, adaptive average and global pooling over (H, W)."""
+"""Pooling layers: max, average, adaptive and global pooling over (H, W), and max unpooling.
+
+Each layer checks its settings when it is built (with the checks of ``minicnn.functional``)
+and calls the function of ``minicnn.functional`` in ``forward``. Inputs are ``(N, C, H, W)``
+or unbatched ``(C, H, W)``, as in PyTorch (the global poolings take batches only).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..ops.pool import (
-    adaptive_avg_pool2d,
-    avg_pool2d,
-    global_avg_pool2d,
-    global_max_pool2d,
-    max_pool2d,
-)
-from ..tensor import Tensor, as_tensor
-from ._utils import check_input, describe, pair
+from .. import functional as F
+from ..functional._args import boolean, int_pair
+from ..functional.pool import adaptive_output_size, check_divisor_override, window_settings
+from ..tensor import Tensor
 from .module import Module
 
 IntOrPair = int | tuple[int, int]
-
-
-def _check_batch(layer: Module, x: Tensor) -> None:
-    """Pooling layers take batches of images, like Conv2d (the ops also take one (C, H, W))."""
-    check_input(layer, x.ndim == 4, "input of shape (N, C, H, W)", str(x.shape))
+OutputSize = int | tuple[int | None, int | None]
 
 
 class _WindowPool2d(Module):
-    """What max and average pooling share: checked window settings, input checks, repr.
+    """What max and average pooling share: checked window settings and repr.
 
-    The settings are checked here, when the layer is built; they are kept as given (an int
-    stays an int), so that the repr reads like PyTorch's.
+    The settings are kept as given (an int stays an int), so that the repr reads like
+    PyTorch's; ``stride`` defaults to ``kernel_size``.
     """
 
-    def __init__(self, kernel_size: IntOrPair, stride: IntOrPair | None, padding: IntOrPair):
+    def __init__(
+        self, kernel_size: IntOrPair, stride: IntOrPair | None, padding: IntOrPair, dilation: Any
+    ):
         super().__init__()
-        name = type(self).__name__
-        self._kernel = pair(name, "kernel_size", kernel_size, 1)
-        self._stride = self._kernel if stride is None else pair(name, "stride", stride, 1)
-        self._padding = pair(name, "padding", padding, 0)
-        if any(p > k // 2 for p, k in zip(self._padding, self._kernel, strict=True)):
-            raise ValueError(
-                f"{name}: padding must be at most half of kernel_size, "
-                f"got padding={padding!r} for kernel_size={kernel_size!r}"
-            )
+        window_settings(type(self).__name__, kernel_size, stride, padding, dilation)
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
-
-    def _check(self, x: Tensor) -> None:
-        _check_batch(self, x)
-        (kh, kw), (ph, pw) = self._kernel, self._padding
-        h, w = x.shape[2:]
-        if kh > h + 2 * ph or kw > w + 2 * pw:
-            raise ValueError(
-                f"{describe(self)}: input of size {h}x{w} is too small: padded to "
-                f"{h + 2 * ph}x{w + 2 * pw}, it is smaller than the kernel {kh}x{kw}"
-            )
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class MaxPool2d(_WindowPool2d):
-    """Largest value of each ``kernel_size`` window, windows ``stride`` apart (default:
-    ``kernel_size``, i.e. non-overlapping), over the input padded with -inf.
+    """Largest value of each ``kernel_size`` window (taps ``dilation`` apart), windows
+    ``stride`` apart (default: ``kernel_size``, i.e. non-overlapping), over the input padded
+    with -inf. The gradient flows only to each window's maximum.
 
     Shapes: ``(N, C, H, W)`` -> ``(N, C, H_out, W_out)``,
-    ``H_out = (H + 2*padding - kernel) // stride + 1``; ``padding`` is at most half the kernel.
-    The gradient flows only to each window's maximum.
-    """
-
-    def __init__(
-        self, kernel_size: IntOrPair, stride: IntOrPair | None = None, padding: IntOrPair = 0
-    ):
-        super().__init__(kernel_size, stride, padding)
-
-    def forward(self, x: Any) -> Tensor:
-        x = as_tensor(x)
-        self._check(x)
-        return max_pool2d(x, self._kernel, self._stride, self._padding)
-
-
-class AvgPool2d(_WindowPool2d):
-    """Mean of each ``kernel_size`` window, windows ``stride`` apart (default: ``kernel_size``),
-    over the zero-padded input; ``count_include_pad=False`` divides by the number of real
-    (unpadded) elements instead.
-
-    Shapes: ``(N, C, H, W)`` -> ``(N, C, H_out, W_out)``,
-    ``H_out = (H + 2*padding - kernel) // stride + 1``; ``padding`` is at most half the kernel.
+    ``H_out = (H + 2*padding - dilation*(kernel-1) - 1) // stride + 1`` (rounded up with
+    ``ceil_mode``); ``padding`` is at most half the kernel. With ``return_indices`` the layer
+    returns ``(output, indices)``, the indices that :class:`MaxUnpool2d` takes.
     """
 
     def __init__(
@@ -93,19 +55,112 @@ class AvgPool2d(_WindowPool2d):
         kernel_size: IntOrPair,
         stride: IntOrPair | None = None,
         padding: IntOrPair = 0,
-        count_include_pad: bool = True,
+        dilation: IntOrPair = 1,
+        return_indices: bool = False,
+        ceil_mode: bool = False,
     ):
-        super().__init__(kernel_size, stride, padding)
-        self.count_include_pad = count_include_pad
+        super().__init__(kernel_size, stride, padding, dilation)
+        name = type(self).__name__
+        self.dilation = dilation
+        self.return_indices = boolean(name, "return_indices", return_indices)
+        self.ceil_mode = boolean(name, "ceil_mode", ceil_mode)
 
-    def forward(self, x: Any) -> Tensor:
-        x = as_tensor(x)
-        self._check(x)
-        return avg_pool2d(x, self._kernel, self._stride, self._padding, self.count_include_pad)
+    def forward(self, x: Any) -> Tensor | tuple[Tensor, Tensor]:
+        return F.max_pool2d(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
+        )
 
     def extra_repr(self) -> str:
         s = super().extra_repr()
-        return s if self.count_include_pad else s + ", count_include_pad=False"
+        if self.dilation != 1:
+            s += f", dilation={self.dilation}"
+        if self.ceil_mode:
+            s += ", ceil_mode=True"
+        if self.return_indices:
+            s += ", return_indices=True"
+        return s
+
+
+class AvgPool2d(_WindowPool2d):
+    """Mean of each ``kernel_size`` window, windows ``stride`` apart (default: ``kernel_size``),
+    over the zero-padded input; ``count_include_pad=False`` divides by the number of real
+    (unpadded) elements instead, ``divisor_override`` by that number.
+
+    Shapes: ``(N, C, H, W)`` -> ``(N, C, H_out, W_out)``,
+    ``H_out = (H + 2*padding - kernel) // stride + 1`` (rounded up with ``ceil_mode``);
+    ``padding`` is at most half the kernel.
+    """
+
+    def __init__(
+        self,
+        kernel_size: IntOrPair,
+        stride: IntOrPair | None = None,
+        padding: IntOrPair = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        divisor_override: int | None = None,
+    ):
+        super().__init__(kernel_size, stride, padding, 1)
+        name = type(self).__name__
+        self.ceil_mode = boolean(name, "ceil_mode", ceil_mode)
+        self.count_include_pad = boolean(name, "count_include_pad", count_include_pad)
+        check_divisor_override(name, divisor_override)
+        self.divisor_override = divisor_override
+
+    def forward(self, x: Any) -> Tensor:
+        return F.avg_pool2d(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+        )
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        if self.ceil_mode:
+            s += ", ceil_mode=True"
+        if not self.count_include_pad:
+            s += ", count_include_pad=False"
+        if self.divisor_override is not None:
+            s += f", divisor_override={self.divisor_override}"
+        return s
+
+
+class MaxUnpool2d(Module):
+    """The partial inverse of :class:`MaxPool2d` (built with ``return_indices=True``): puts
+    each pooled value back where its maximum was, zeros elsewhere. Used to project feature
+    maps back to the image (deconvnet visualisation) and in segmentation decoders.
+
+    ``forward(x, indices, output_size=None)``; shapes ``(N, C, H, W)`` -> ``(N, C, H_out,
+    W_out)`` with ``H_out = (H - 1)*stride - 2*padding + kernel_size``, or ``output_size``
+    (the pooled input's size, when pooling dropped its last rows or columns).
+    """
+
+    def __init__(
+        self, kernel_size: IntOrPair, stride: IntOrPair | None = None, padding: IntOrPair = 0
+    ):
+        super().__init__()
+        name = type(self).__name__
+        self.kernel_size = int_pair(name, "kernel_size", kernel_size, minimum=1)
+        self.stride = (
+            self.kernel_size if stride is None else int_pair(name, "stride", stride, minimum=1)
+        )
+        self.padding = int_pair(name, "padding", padding, minimum=0)
+
+    def forward(self, x: Any, indices: Any, output_size: Any = None) -> Tensor:
+        return F.max_unpool2d(x, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class AdaptiveAvgPool2d(Module):
@@ -114,27 +169,33 @@ class AdaptiveAvgPool2d(Module):
     ``floor(i*H/h) .. ceil((i+1)*H/h)``. Shapes: ``(N, C, H, W)`` -> ``(N, C, h, w)``.
     """
 
-    def __init__(self, output_size: int | tuple[int | None, int | None]):
+    def __init__(self, output_size: OutputSize):
         super().__init__()
-        sizes = (output_size, output_size) if isinstance(output_size, int) else output_size
-        if not (
-            isinstance(sizes, (tuple, list))
-            and len(sizes) == 2
-            and all(
-                v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1)
-                for v in sizes
-            )
-        ):
-            raise ValueError(
-                "AdaptiveAvgPool2d: output_size must be an int >= 1 or a pair of them "
-                f"(None keeps that input size), got {output_size!r}"
-            )
+        adaptive_output_size(type(self).__name__, output_size)
         self.output_size = output_size
 
     def forward(self, x: Any) -> Tensor:
-        x = as_tensor(x)
-        _check_batch(self, x)
-        return adaptive_avg_pool2d(x, self.output_size)
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool2d(Module):
+    """Max pooling to a fixed ``output_size``, over the windows of :class:`AdaptiveAvgPool2d`;
+    with ``return_indices`` returns ``(output, indices)``. Shapes: ``(N, C, H, W)`` ->
+    ``(N, C, h, w)``.
+    """
+
+    def __init__(self, output_size: OutputSize, return_indices: bool = False):
+        super().__init__()
+        name = type(self).__name__
+        adaptive_output_size(name, output_size)
+        self.output_size = output_size
+        self.return_indices = boolean(name, "return_indices", return_indices)
+
+    def forward(self, x: Any) -> Tensor | tuple[Tensor, Tensor]:
+        return F.adaptive_max_pool2d(x, self.output_size, self.return_indices)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
@@ -147,15 +208,11 @@ class GlobalAvgPool2d(Module):
     """
 
     def forward(self, x: Any) -> Tensor:
-        x = as_tensor(x)
-        _check_batch(self, x)
-        return global_avg_pool2d(x)
+        return F.global_avg_pool2d(x)
 
 
 class GlobalMaxPool2d(Module):
     """Largest value of each feature map: ``(N, C, H, W)`` -> ``(N, C)``."""
 
     def forward(self, x: Any) -> Tensor:
-        x = as_tensor(x)
-        _check_batch(self, x)
-        return global_max_pool2d(x)
+        return F.global_max_pool2d(x)

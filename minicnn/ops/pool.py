@@ -1,145 +1,223 @@
-"""Pooling: max and average pooling over windows, adaptive average pooling, global pooling.
+"""Pooling: max and average pooling over windows, max unpooling, adaptive and global pooling.
 
 Inputs are ``(N, C, H, W)`` (or unbatched ``(C, H, W)``); pooling acts on the last two axes.
-A window of size ``(kh, kw)`` moves by ``stride``; output size ``Ho = (H + 2 ph - kh) // sh + 1``
-(likewise ``Wo``).
+A window of ``(kh, kw)`` taps, ``(dh, dw)`` apart (the dilation), moves by ``stride`` over
+the input padded by ``(ph, pw)`` on each side. Output size, PyTorch's rule::
+
+    Ho = floor((H + 2 ph - dh (kh - 1) - 1) / sh) + 1          (likewise Wo)
+
+With ``ceil_mode`` the division rounds up, but the last window must start inside the input
+or the top padding (else ``Ho`` drops by one); windows may then run past the padded input,
+and the part outside counts as padding. The functions here trust their settings: the checks
+are in :mod:`minicnn.functional.pool`.
 
 How the windows are formed without a loop over pixels: for a kernel offset ``(i, j)`` the
-slice ``x[..., i : i + sh*(Ho-1) + 1 : sh, j : j + sw*(Wo-1) + 1 : sw]`` holds the element at
-offset ``(i, j)`` of *every* window at once, an ``(N, C, Ho, Wo)`` array. So a loop over the
-``kh * kw`` offsets (9 for a 3x3 kernel) visits every window element. Backward adds into the
-same slices: within one slice no element repeats, so ``+=`` is exact, and overlapping windows
-(stride < kernel) are summed over the offsets.
+slice ``x[..., i dh : i dh + sh*(Ho-1) + 1 : sh, j dw : j dw + sw*(Wo-1) + 1 : sw]`` holds the
+element at offset ``(i, j)`` of *every* window at once, an ``(N, C, Ho, Wo)`` array. So a
+loop over the ``kh * kw`` offsets (9 for a 3x3 kernel) visits every window element. Backward
+adds into the same slices: within one slice no element repeats, so ``+=`` is exact, and
+overlapping windows (stride < kernel) are summed over the offsets.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from .. import backend
 from ..autograd import Function
-from ..tensor import Tensor, as_tensor
-from . import reduce as R
 
-IntOrPair = int | tuple[int, int]
+Pair = tuple[int, int]
 
 
-def _pair(op: str, name: str, value: Any, minimum: int) -> tuple[int, int]:
-    """``value`` (an int or a pair of ints) as a pair, each at least ``minimum``."""
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, int) and v >= minimum for v in pair):
-        raise ValueError(
-            f"{op}: {name} must be an int or a pair of ints >= {minimum}, got {value!r}"
+def pool_output_size(
+    size: int, kernel: int, stride: int, padding: int, dilation: int = 1, ceil_mode: bool = False
+) -> int:
+    """The number of windows along one axis, PyTorch's formula (see the module docstring)."""
+    span = dilation * (kernel - 1) + 1
+    out = (size + 2 * padding - span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1  # the last window would start in the bottom padding: drop it
+    return out
+
+
+@dataclass(frozen=True)
+class PoolGeometry:
+    """How a pooling window slides: kernel, stride, padding and dilation pairs, ceil_mode."""
+
+    kernel: Pair
+    stride: Pair
+    padding: Pair = (0, 0)
+    dilation: Pair = (1, 1)
+    ceil_mode: bool = False
+
+    def output_size(self, size: tuple[int, ...]) -> Pair:
+        """(Ho, Wo) for an input of spatial size ``size`` (H, W)."""
+        return tuple(  # type: ignore[return-value]
+            pool_output_size(n, k, s, p, d, self.ceil_mode)
+            for n, k, s, p, d in zip(
+                size, self.kernel, self.stride, self.padding, self.dilation, strict=True
+            )
         )
-    return pair  # type: ignore[return-value]
 
 
-def _check_input(op: str, x: Any) -> None:
-    if x.ndim not in (3, 4):
-        raise ValueError(
-            f"{op}: expected a 3-d (C, H, W) or 4-d (N, C, H, W) input, got shape {x.shape}"
-        )
+def _unsigned_view(a: Any) -> Any:
+    """The bit patterns of a float array as unsigned ints of the same width (no copy)."""
+    return a.view(f"u{a.dtype.itemsize}")
+
+
+def _where_or_zero(mask: Any, g: Any) -> Any:
+    """``xp.where(mask, g, 0)``, computed 5-8x faster in NumPy (whose ``where`` is slow on a
+    random mask): g's bit patterns, read as unsigned ints, times the 0/1 mask keep a value's
+    exact bits or give 0.0. A float product ``g * mask`` would not do: inf * 0 is NaN."""
+    return (_unsigned_view(g) * mask).view(g.dtype)
 
 
 class _WindowPool(Function):
-    """Shared set-up of max and average pooling: options, output size and window slices."""
+    """Shared set-up of max and average pooling: output size, padding and window slices."""
 
-    op = "pool"
-
-    def __init__(self, kernel_size: IntOrPair, stride: IntOrPair | None, padding: IntOrPair):
-        self.kernel = _pair(self.op, "kernel_size", kernel_size, 1)
-        self.stride = self.kernel if stride is None else _pair(self.op, "stride", stride, 1)
-        self.padding = _pair(self.op, "padding", padding, 0)
-        for p, k in zip(self.padding, self.kernel, strict=True):
-            if p > k // 2:
-                raise ValueError(
-                    f"{self.op}: padding should be at most half of the kernel size, "
-                    f"got padding={self.padding} for kernel_size={self.kernel}"
-                )
+    def __init__(self, geometry: PoolGeometry):
+        self.geometry = geometry
 
     def _setup(self, x: Any) -> None:
-        _check_input(self.op, x)
+        """Output size and padding for ``x``: ``(before, after)`` per axis, ``after`` as far as
+        the last window reaches (more than the padding with ``ceil_mode``, maybe less)."""
+        g = self.geometry
         self.x_shape = x.shape
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
-        padded = (x.shape[-2] + 2 * ph, x.shape[-1] + 2 * pw)
-        if kh > padded[0] or kw > padded[1]:
-            raise ValueError(
-                f"{self.op}: kernel size {self.kernel} is larger than the padded input "
-                f"{padded} (input {tuple(x.shape[-2:])}, padding {self.padding})"
+        self.out_hw = g.output_size(x.shape[-2:])
+        self.pads = tuple(
+            (p, max(0, (o - 1) * s + d * (k - 1) + 1 - n - p))
+            for n, o, k, s, p, d in zip(
+                x.shape[-2:], self.out_hw, g.kernel, g.stride, g.padding, g.dilation, strict=True
             )
-        self.padded_shape = (*x.shape[:-2], *padded)
-        self.out_hw = ((padded[0] - kh) // sh + 1, (padded[1] - kw) // sw + 1)
+        )
+        self.padded_shape = (
+            *x.shape[:-2],
+            *(
+                n + before + after
+                for n, (before, after) in zip(x.shape[-2:], self.pads, strict=True)
+            ),
+        )
 
-    def _pad(self, x: Any, value: float) -> Any:
-        ph, pw = self.padding
-        if ph == pw == 0:
+    def _pad(self, x: Any, value: Any) -> Any:
+        if self.pads == ((0, 0), (0, 0)):
             return x
         xp = backend.get_array_module(x)
-        widths = [(0, 0)] * (x.ndim - 2) + [(ph, ph), (pw, pw)]
+        widths = [(0, 0)] * (x.ndim - 2) + list(self.pads)
         return xp.pad(x, widths, mode="constant", constant_values=value)
 
     def _crop(self, padded: Any) -> Any:
-        (ph, pw), (h, w) = self.padding, self.x_shape[-2:]
+        ((ph, _), (pw, _)), (h, w) = self.pads, self.x_shape[-2:]
         return padded[..., ph : ph + h, pw : pw + w]
 
     def _offsets(self) -> Iterator[tuple[int, tuple[slice, slice]]]:
         """For each kernel offset (row-major order): its number and the slice of the padded input
         holding that offset's element of every window."""
-        (kh, kw), (sh, sw), (ho, wo) = self.kernel, self.stride, self.out_hw
+        g, (ho, wo) = self.geometry, self.out_hw
+        (kh, kw), (sh, sw), (dh, dw) = g.kernel, g.stride, g.dilation
         for i in range(kh):
             for j in range(kw):
                 yield (
                     i * kw + j,
-                    (slice(i, i + sh * (ho - 1) + 1, sh), slice(j, j + sw * (wo - 1) + 1, sw)),
+                    (
+                        slice(i * dh, i * dh + sh * (ho - 1) + 1, sh),
+                        slice(j * dw, j * dw + sw * (wo - 1) + 1, sw),
+                    ),
                 )
 
+    def _overlapping(self) -> bool:
+        """Whether a pixel may be in several windows (a window spans more than the stride)."""
+        g = self.geometry
+        return any(
+            d * (k - 1) + 1 > s for k, s, d in zip(g.kernel, g.stride, g.dilation, strict=True)
+        )
 
-class MaxPool2d(_WindowPool):
+
+class MaxPool2dFunction(_WindowPool):
     """y = max of each window;  dx = g routed to the argmax of its window, 0 elsewhere.
 
     With ties the first maximum in row-major window order wins, as in PyTorch; a NaN counts
-    as the maximum. Padding is -inf, so padded positions never win. Overlapping windows that
-    share a maximum add their gradients. Shapes: x (N, C, H, W) -> y (N, C, Ho, Wo).
+    as the maximum. Padding is -inf (the dtype's minimum for integers), so padded positions
+    never win; a window whose real elements all equal that value picks its first real one,
+    as PyTorch does. Overlapping windows that share a maximum add their gradients.
+    Shapes: x (N, C, H, W) -> y (N, C, Ho, Wo); with ``return_indices`` also the int64 index
+    of each maximum in its flattened (H, W) input plane, as PyTorch returns it.
 
     Forward keeps, for each window, the number ``k`` of the offset holding its maximum
-    (``arg``); backward writes ``g * (arg == k)`` into offset ``k``'s slice of dx.
+    (``arg``); backward writes g where ``arg == k`` (else 0) into offset ``k``'s slice of dx.
     Speed (numbers for (64, 32, 28, 28) float32, 2x2): each offset's strided slice is first
     copied into one contiguous buffer, so that the four operations on it run on contiguous
     memory (forward 1.2 ms instead of 2.3). ``where``, ``copyto(..., where=)`` and boolean
-    indexing are avoided: on a random mask each takes 1.1-1.7 ms, 10-50x more than
-    ``maximum`` or a multiplication by the mask.
+    indexing are avoided on this path: on a random mask each takes 1.1-1.7 ms, 10-50x more
+    than ``maximum``; backward selects with :func:`_where_or_zero` instead.
     """
 
-    op = "max_pool2d"
+    def __init__(self, geometry: PoolGeometry, return_indices: bool = False):
+        super().__init__(geometry)
+        self.return_indices = return_indices
 
     def forward(self, x: Any) -> Any:
         self._setup(x)
         xp = backend.get_array_module(x)
-        padded = self._pad(x, float("-inf"))
+        floating = x.dtype.kind == "f"
+        lowest = float("-inf") if floating else xp.iinfo(x.dtype).min
+        padded = self._pad(x, lowest)
         offsets = self._offsets()
         _, (rows, cols) = next(offsets)
         best = padded[..., rows, cols].copy()
-        kh, kw = self.kernel
+        kh, kw = self.geometry.kernel
         small = kh * kw <= 256  # then uint8 holds every k: 4x less memory traffic than int32
         arg = xp.zeros(best.shape, dtype=backend.uint8 if small else backend.int32)
         window = xp.empty_like(best)
         for k, (rows, cols) in offsets:
             window[...] = padded[..., rows, cols]
             better = window > best  # strict: the first maximum is kept
-            better |= xp.isnan(window)  # NaN beats all; the last NaN wins, as in PyTorch
+            if floating:
+                better |= xp.isnan(window)  # NaN beats all; the last NaN wins, as in PyTorch
             xp.maximum(best, window, out=best)  # propagates NaN
             # Offsets come in increasing order, so "arg = k where better" is a maximum.
             xp.maximum(arg, better * arg.dtype.type(k), out=arg)
+        if self.geometry.padding != (0, 0):
+            self._first_real_on_ties(xp, best, arg, lowest)
         self.arg, self.dtype = arg, x.dtype
+        if self.return_indices:
+            return best, self._indices(xp, arg)
         return best
 
-    def backward(self, g: Any) -> Any:
+    def _first_offsets(self, xp: Any, axis: int) -> tuple[Any, Any]:
+        """Along one axis, for each output position: the first offset that lands in the input
+        (not in the padding), and whether there is one (with dilation there may be none)."""
+        g, n = self.geometry, self.x_shape[-2 + axis]
+        k, s, p, d = g.kernel[axis], g.stride[axis], g.padding[axis], g.dilation[axis]
+        start = xp.arange(self.out_hw[axis]) * s - p
+        first = xp.maximum(0, -(start // d))  # ceil(-start / d): the first tap at or after 0
+        return first, (first < k) & (start + first * d < n)
+
+    def _first_real_on_ties(self, xp: Any, best: Any, arg: Any, lowest: Any) -> None:
+        """Where a window's maximum equals the padding value, every real element of it does;
+        then the first real element is the maximum (PyTorch never looks at the padding)."""
+        (rows, rows_ok), (cols, cols_ok) = self._first_offsets(xp, 0), self._first_offsets(xp, 1)
+        kw = self.geometry.kernel[1]
+        first = (rows[:, None] * kw + cols[None, :]).astype(arg.dtype)
+        tie = (best == lowest) & rows_ok[:, None] & cols_ok[None, :]
+        xp.copyto(arg, first, where=tie)
+
+    def _indices(self, xp: Any, arg: Any) -> Any:
+        """Index in the flattened (H, W) input plane of each window's maximum (int64)."""
+        g, (ho, wo), width = self.geometry, self.out_hw, self.x_shape[-1]
+        (kw, (sh, sw), (ph, pw), (dh, dw)) = g.kernel[1], g.stride, g.padding, g.dilation
+        k = arg.astype(backend.int64)
+        rows = (xp.arange(ho, dtype=backend.int64) * sh - ph)[:, None] + (k // kw) * dh
+        cols = (xp.arange(wo, dtype=backend.int64) * sw - pw)[None, :] + (k % kw) * dw
+        return rows * width + cols
+
+    def backward(self, g: Any, *_: Any) -> Any:
         xp = backend.get_array_module(g)
         dx = xp.zeros(self.padded_shape, dtype=self.dtype)
-        overlapping = any(s < k for s, k in zip(self.stride, self.kernel, strict=True))
+        overlapping = self._overlapping()
         for k, (rows, cols) in self._offsets():
-            routed = g * (self.arg == k)
+            routed = _where_or_zero(self.arg == k, g)  # exact, also for an infinite g
             if overlapping:  # an input pixel may be the maximum of several windows
                 dx[..., rows, cols] += routed
             else:  # at most one window per pixel: assigning is faster than adding
@@ -147,36 +225,42 @@ class MaxPool2d(_WindowPool):
         return self._crop(dx)
 
 
-class AvgPool2d(_WindowPool):
-    """y = mean of each window = (sum of the window) / d;  dx = g / d spread over each window.
+class AvgPool2dFunction(_WindowPool):
+    """y = (sum of each window) / d;  dx = g / d spread over each window.
 
-    The divisor d is kh * kw with ``count_include_pad`` (padding counts as zeros), else the
-    number of real (unpadded) elements in the window. Overlapping windows add their gradients.
-    Shapes: x (N, C, H, W) -> y (N, C, Ho, Wo).
+    The divisor d is ``divisor_override`` if given; else with ``count_include_pad`` the
+    window's size within the padded input (kh * kw, unless ``ceil_mode`` lets it run past),
+    padding counted as zeros; else the number of real (unpadded) elements in the window.
+    Overlapping windows add their gradients. Shapes: x (N, C, H, W) -> y (N, C, Ho, Wo).
     """
-
-    op = "avg_pool2d"
 
     def __init__(
         self,
-        kernel_size: IntOrPair,
-        stride: IntOrPair | None = None,
-        padding: IntOrPair = 0,
+        geometry: PoolGeometry,
         count_include_pad: bool = True,
+        divisor_override: int | None = None,
     ):
-        super().__init__(kernel_size, stride, padding)
+        super().__init__(geometry)
         self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
 
     def _divisor(self, xp: Any, dtype: Any) -> Any:
-        (kh, kw), (ph, pw) = self.kernel, self.padding
-        if self.count_include_pad or ph == pw == 0:
-            return kh * kw
-        counts = []  # per output row (column): how many of its kernel rows (columns) are real
+        """The divisor of each window: an int where all are equal, else an (Ho, Wo) array."""
+        if self.divisor_override is not None:
+            return self.divisor_override
+        g = self.geometry
+        counts = []  # per output row (column): how many of its kernel rows (columns) count
         for n, k, s, p, out in zip(
-            self.x_shape[-2:], self.kernel, self.stride, self.padding, self.out_hw, strict=True
+            self.x_shape[-2:], g.kernel, g.stride, g.padding, self.out_hw, strict=True
         ):
             start = xp.arange(out) * s - p
-            counts.append(xp.minimum(start + k, n) - xp.maximum(start, 0))
+            if self.count_include_pad:
+                counts.append(xp.minimum(start + k, n + p) - start)
+            else:
+                counts.append(xp.minimum(start + k, n) - xp.maximum(start, 0))
+        kh, kw = g.kernel
+        if bool((counts[0] == kh).all()) and bool((counts[1] == kw).all()):
+            return kh * kw
         return (counts[0][:, None] * counts[1][None, :]).astype(dtype)
 
     def forward(self, x: Any) -> Any:
@@ -199,22 +283,59 @@ class AvgPool2d(_WindowPool):
         return self._crop(dx)
 
 
+def _planes(a: Any) -> Any:
+    """(..., H, W) -> (P, H*W): one row per (n, c) plane."""
+    return a.reshape(-1, a.shape[-2] * a.shape[-1])
+
+
+class MaxUnpool2dFunction(Function):
+    """The partial inverse of max pooling: y = 0 except y.flat[indices] = x, per (n, c) plane;
+    dx = g.flat[indices] (a gather; each x element went to one place).
+
+    ``indices`` (int64, x's shape) are positions in each flattened (Ho, Wo) output plane, as
+    ``max_pool2d(..., return_indices=True)`` gives them. Shapes: x (N, C, H, W) ->
+    y (N, C, Ho, Wo). Indices that repeat (overlapping windows with one maximum) carry the same
+    value; each copy receives the gradient of that output element.
+    """
+
+    def __init__(self, indices: Any, output_size: Pair):
+        self.indices, self.output_size = indices, output_size
+
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        oh, ow = self.output_size
+        self.x_shape = x.shape
+        y = xp.zeros((_planes(x).shape[0], oh * ow), dtype=x.dtype)
+        rows = xp.arange(y.shape[0])[:, None]
+        y[rows, _planes(self.indices)] = _planes(x)
+        return y.reshape(*x.shape[:-2], oh, ow)
+
+    def backward(self, g: Any) -> Any:
+        xp = backend.get_array_module(g)
+        gathered = xp.take_along_axis(_planes(g), _planes(self.indices), axis=1)
+        return gathered.reshape(self.x_shape)
+
+
+def _adaptive_bins(xp: Any, size: int, out: int) -> tuple[Any, Any]:
+    """Bin i of adaptive pooling along one axis covers [floor(i size / out),
+    ceil((i + 1) size / out)), as in PyTorch; returns (start, end), each (out,)."""
+    i = xp.arange(out)
+    return (i * size) // out, ((i + 1) * size + out - 1) // out
+
+
 def _adaptive_matrix(xp: Any, size: int, out: int, dtype: Any) -> Any:
     """The (out, size) averaging matrix of adaptive pooling along one axis.
 
-    Bin i covers [floor(i size / out), ceil((i + 1) size / out)), as in PyTorch; row i holds
-    1 / (bin length) on its bin and 0 elsewhere. Bins may overlap when size is not a multiple
-    of out, and a position may belong to several bins.
+    Row i holds 1 / (bin length) on bin i (see ``_adaptive_bins``) and 0 elsewhere. Bins may
+    overlap when size is not a multiple of out, and a position may belong to several bins.
     """
-    i = xp.arange(out)[:, None]
-    start = (i * size) // out
-    end = ((i + 1) * size + out - 1) // out
+    start, end = _adaptive_bins(xp, size, out)
     position = xp.arange(size)[None, :]
-    inside = (position >= start) & (position < end)
-    return (inside / (end - start)).astype(dtype)
+    inside = (position >= start[:, None]) & (position < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
 
 
-class AdaptiveAvgPool2d(Function):
+class AdaptiveAvgPool2dFunction(Function):
     """y = mean of each adaptive bin, output (Ho, Wo) whatever the input size.
 
     Averaging along H and along W are linear maps, so with the averaging matrices A_h
@@ -225,20 +346,12 @@ class AdaptiveAvgPool2d(Function):
     Shapes: x (N, C, H, W) -> y (N, C, Ho, Wo).
     """
 
-    def __init__(self, output_size: int | tuple[int | None, int | None]):
-        pair = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
-        if len(pair) != 2 or not all(v is None or (isinstance(v, int) and v >= 1) for v in pair):
-            raise ValueError(
-                f"adaptive_avg_pool2d: output_size must be an int >= 1 or a pair of them "
-                f"(None keeps the input size), got {output_size!r}"
-            )
-        self.output_size = pair
+    def __init__(self, output_size: Pair):
+        self.output_size = output_size
 
     def forward(self, x: Any) -> Any:
-        _check_input("adaptive_avg_pool2d", x)
         xp = backend.get_array_module(x)
-        h, w = x.shape[-2:]
-        oh, ow = (n if o is None else o for o, n in zip(self.output_size, (h, w), strict=True))
+        (h, w), (oh, ow) = x.shape[-2:], self.output_size
         self.a_h = _adaptive_matrix(xp, h, oh, x.dtype)
         self.a_w = _adaptive_matrix(xp, w, ow, x.dtype)
         return self.a_h @ x @ self.a_w.T
@@ -247,7 +360,54 @@ class AdaptiveAvgPool2d(Function):
         return self.a_h.T @ g @ self.a_w
 
 
-class GlobalMaxPool2d(Function):
+class AdaptiveMaxPool2dFunction(Function):
+    """y = max of each adaptive bin (the bins of ``_adaptive_bins``);  dx = g added at the
+    first maximum of each bin (bins may overlap, so a pixel may collect several).
+
+    Ties and NaN as in ``max_pool2d``. Bins differ in length, so each axis gets a table of
+    positions, (out, longest bin), each bin's row padded by repeating its last position (a
+    repeat never changes a maximum); the loop then runs over the table's columns as
+    ``max_pool2d`` loops over kernel offsets. Forward keeps the flat (H, W) index of each
+    maximum, returned too with ``return_indices``. Shapes: x (N, C, H, W) -> y (N, C, Ho, Wo).
+    """
+
+    def __init__(self, output_size: Pair, return_indices: bool = False):
+        self.output_size, self.return_indices = output_size, return_indices
+
+    @staticmethod
+    def _positions(xp: Any, size: int, out: int) -> Any:
+        start, end = _adaptive_bins(xp, size, out)
+        longest = int((end - start).max())
+        return xp.minimum(start[:, None] + xp.arange(longest)[None, :], end[:, None] - 1)
+
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        (h, w), (oh, ow) = x.shape[-2:], self.output_size
+        rows, cols = self._positions(xp, h, oh), self._positions(xp, w, ow)
+        best = index = None
+        for a in range(rows.shape[1]):
+            for b in range(cols.shape[1]):
+                r, c = rows[:, a][:, None], cols[:, b][None, :]  # (Ho, 1), (1, Wo)
+                window = x[..., r, c]
+                here = (r * w + c).astype(backend.int64)
+                if best is None:
+                    best, index = window, xp.broadcast_to(here, window.shape).copy()
+                    continue
+                better = (window > best) | xp.isnan(window)
+                index = xp.where(better, here, index)
+                best = xp.where(better, window, best)
+        self.index, self.x_shape = index, x.shape
+        return (best, index) if self.return_indices else best
+
+    def backward(self, g: Any, *_: Any) -> Any:
+        xp = backend.get_array_module(g)
+        dx = xp.zeros((_planes(g).shape[0], self.x_shape[-2] * self.x_shape[-1]), dtype=g.dtype)
+        rows = xp.arange(dx.shape[0])[:, None]
+        backend.scatter_add(dx, (rows, _planes(self.index)), _planes(g))
+        return dx.reshape(self.x_shape)
+
+
+class GlobalMaxPool2dFunction(Function):
     """y[n, c] = max over h, w of x[n, c];  dx = g at the first maximum of each map, else 0.
 
     Like ``max_pool2d`` with one window covering the map (ties: the first in row-major order).
@@ -255,10 +415,6 @@ class GlobalMaxPool2d(Function):
     """
 
     def forward(self, x: Any) -> Any:
-        if x.ndim != 4:
-            raise ValueError(
-                f"global_max_pool2d: expected a 4-d (N, C, H, W) input, got shape {x.shape}"
-            )
         xp = backend.get_array_module(x)
         flat = x.reshape(*x.shape[:2], -1)
         self.arg, self.x_shape = flat.argmax(axis=-1), x.shape
@@ -269,46 +425,3 @@ class GlobalMaxPool2d(Function):
         n, c, h, w = self.x_shape
         hit = xp.arange(h * w) == self.arg[..., None]
         return xp.where(hit, g[..., None], 0).reshape(self.x_shape)
-
-
-# --- the public functions (PyTorch's names; re-exported by minicnn.functional) -------------
-
-
-def max_pool2d(
-    x: Any, kernel_size: IntOrPair, stride: IntOrPair | None = None, padding: IntOrPair = 0
-) -> Tensor:
-    """Max over ``kernel_size`` windows moved by ``stride`` (default: ``kernel_size``) over the
-    input padded with -inf; ``padding`` is at most half the kernel, as in PyTorch."""
-    return MaxPool2d(kernel_size, stride, padding)(as_tensor(x))
-
-
-def avg_pool2d(
-    x: Any,
-    kernel_size: IntOrPair,
-    stride: IntOrPair | None = None,
-    padding: IntOrPair = 0,
-    count_include_pad: bool = True,
-) -> Tensor:
-    """Mean over windows of the zero-padded input; with ``count_include_pad=False`` each window
-    divides by its number of real (unpadded) elements."""
-    return AvgPool2d(kernel_size, stride, padding, count_include_pad)(as_tensor(x))
-
-
-def adaptive_avg_pool2d(x: Any, output_size: int | tuple[int | None, int | None]) -> Tensor:
-    """Average pooling to a fixed ``output_size`` (int or pair; None keeps that input size)."""
-    return AdaptiveAvgPool2d(output_size)(as_tensor(x))
-
-
-def global_avg_pool2d(x: Any) -> Tensor:
-    """Mean of each feature map: (N, C, H, W) -> (N, C)."""
-    x = as_tensor(x)
-    if x.ndim != 4:
-        raise ValueError(
-            f"global_avg_pool2d: expected a 4-d (N, C, H, W) input, got shape {x.shape}"
-        )
-    return R.Mean(dim=(2, 3))(x)
-
-
-def global_max_pool2d(x: Any) -> Tensor:
-    """Max of each feature map: (N, C, H, W) -> (N, C)."""
-    return GlobalMaxPool2d()(as_tensor(x))
