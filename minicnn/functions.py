@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .functional.activation import tanh as tanh  # the one tanh: minicnn.tanh is F.tanh
 from .ops import math as M
 from .ops import shape as S
 from .tensor import Tensor, as_tensor
@@ -23,10 +24,6 @@ def log(x: Any) -> Tensor:
 
 def sqrt(x: Any) -> Tensor:
     return M.Sqrt()(as_tensor(x))
-
-
-def tanh(x: Any) -> Tensor:
-    return M.Tanh()(as_tensor(x))
 
 
 def abs(x: Any) -> Tensor:  # noqa: A001 (PyTorch's name)

@@ -11,13 +11,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minicnn
+from minicnn import functional as F
 from minicnn.ops import activation as A
 
-SETTINGS = settings(max_examples=20, deadline=None)
-
-
-def _torch():
-    return pytest.importorskip("torch", reason="PyTorch not installed: oracle comparison skipped")
+SETTINGS = settings(max_examples=20)
 
 
 small_shapes = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)
@@ -35,15 +32,15 @@ def away_from_kink(draw):
 smooth_values = hnp.arrays(np.float64, small_shapes, elements=st.floats(-6, 6))
 
 PIECEWISE = {
-    "relu": A.relu,
-    "leaky_relu": lambda t: A.leaky_relu(t, 0.2),
-    "elu": lambda t: A.elu(t, 1.5),
+    "relu": F.relu,
+    "leaky_relu": lambda t: F.leaky_relu(t, 0.2),
+    "elu": lambda t: F.elu(t, 1.5),
 }
 SMOOTH = {
-    "gelu": A.gelu,
-    "gelu_tanh": lambda t: A.gelu(t, approximate="tanh"),
-    "sigmoid": A.sigmoid,
-    "tanh": A.tanh,
+    "gelu": F.gelu,
+    "gelu_tanh": lambda t: F.gelu(t, approximate="tanh"),
+    "sigmoid": F.sigmoid,
+    "tanh": F.tanh,
 }
 
 
@@ -61,7 +58,7 @@ def test_smooth_gradcheck(name, x):
     assert minicnn.gradcheck(SMOOTH[name], [minicnn.tensor(x, requires_grad=True)])
 
 
-@pytest.mark.parametrize("fn", [A.softmax, A.log_softmax])
+@pytest.mark.parametrize("fn", [F.softmax, F.log_softmax])
 @SETTINGS
 @given(data=st.data())
 def test_softmax_gradcheck(fn, data):
@@ -89,16 +86,15 @@ def _torch_fns(torch):
 OURS = {
     **PIECEWISE,
     **SMOOTH,
-    "softmax": lambda t: A.softmax(t, dim=1),
-    "log_softmax": lambda t: A.log_softmax(t, dim=1),
-    "softmax0": lambda t: A.softmax(t, dim=0),
+    "softmax": lambda t: F.softmax(t, dim=1),
+    "log_softmax": lambda t: F.log_softmax(t, dim=1),
+    "softmax0": lambda t: F.softmax(t, dim=0),
 }
 
 
 @pytest.mark.parametrize("name", OURS)
-def test_matches_torch_float64(name):
+def test_matches_torch_float64(torch, name):
     """Values and gradients on a wide range, including exact zeros (the kinks)."""
-    torch = _torch()
     rng = np.random.default_rng(0)
     x = np.concatenate([np.linspace(-30, 30, 241), rng.standard_normal(59), [0.0, 0.0, -0.0]])
     x = x.reshape(3, 101)
@@ -112,8 +108,7 @@ def test_matches_torch_float64(name):
 
 
 @pytest.mark.parametrize("name", OURS)
-def test_matches_torch_float32(name):
-    torch = _torch()
+def test_matches_torch_float32(torch, name):
     x = np.random.default_rng(1).standard_normal((4, 7)).astype(np.float32) * 4
     ours, theirs = minicnn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     y, y_t = OURS[name](ours), _torch_fns(torch)[name](theirs)
@@ -128,13 +123,13 @@ def test_matches_torch_float32(name):
 
 def test_gradients_at_zero_follow_torch():
     x = minicnn.tensor(np.zeros(1), requires_grad=True)
-    A.relu(x).backward(np.ones(1))
+    F.relu(x).backward(np.ones(1))
     assert x.grad.item() == 0.0
     x.grad = None
-    A.leaky_relu(x, 0.1).backward(np.ones(1))
+    F.leaky_relu(x, 0.1).backward(np.ones(1))
     assert x.grad.item() == pytest.approx(0.1)
     x.grad = None
-    A.elu(x, 2.0).backward(np.ones(1))
+    F.elu(x, 2.0).backward(np.ones(1))
     assert x.grad.item() == 2.0
 
 
@@ -153,25 +148,33 @@ def test_erf_accuracy():
 
 def test_stable_for_huge_logits():
     x = np.array([[1000.0, -1000.0, 0.0], [-1000.0, -1000.0, -1000.0]])
-    np.testing.assert_array_equal(A.softmax(x).numpy(), [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3]])
+    np.testing.assert_array_equal(F.softmax(x).numpy(), [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3]])
     np.testing.assert_allclose(
-        A.log_softmax(x).numpy(), [[0, -2000, -1000], [-math.log(3)] * 3], rtol=1e-15
+        F.log_softmax(x).numpy(), [[0, -2000, -1000], [-math.log(3)] * 3], rtol=1e-15
     )
-    np.testing.assert_array_equal(A.sigmoid(x[0]).numpy(), [1.0, 0.0, 0.5])
-    assert A.sigmoid(np.array([-700.0])).item() == pytest.approx(math.exp(-700), rel=1e-14)
-    np.testing.assert_array_equal(A.gelu(x[0]).numpy(), [1000.0, -0.0, 0.0])
-    np.testing.assert_array_equal(A.gelu(x[0], "tanh").numpy(), [1000.0, -0.0, 0.0])
-    np.testing.assert_array_equal(A.elu(x[0]).numpy(), [1000.0, -1.0, 0.0])
-    for fn in (A.softmax, A.log_softmax, A.sigmoid, A.gelu, A.elu):
+    np.testing.assert_array_equal(F.sigmoid(x[0]).numpy(), [1.0, 0.0, 0.5])
+    assert F.sigmoid(np.array([-700.0])).item() == pytest.approx(math.exp(-700), rel=1e-14)
+    np.testing.assert_array_equal(F.gelu(x[0]).numpy(), [1000.0, -0.0, 0.0])
+    np.testing.assert_array_equal(F.gelu(x[0], "tanh").numpy(), [1000.0, -0.0, 0.0])
+    np.testing.assert_array_equal(F.elu(x[0]).numpy(), [1000.0, -1.0, 0.0])
+    for fn in (F.softmax, F.log_softmax, F.sigmoid, F.gelu, F.elu):
         t = minicnn.tensor(x.astype(np.float32), requires_grad=True)
         fn(t).sum().backward()
         assert np.isfinite(t.grad.numpy()).all()
 
 
 def test_errors():
-    with pytest.raises(ValueError, match="gelu: approximate must be 'none' or 'tanh', got 'erf'"):
-        A.gelu(np.zeros(2), approximate="erf")
+    with pytest.raises(
+        ValueError, match="gelu: approximate must be one of 'none', 'tanh', got 'erf'"
+    ):
+        F.gelu(np.zeros(2), approximate="erf")
+    with pytest.raises(TypeError, match="leaky_relu: negative_slope must be a real number"):
+        F.leaky_relu(np.zeros(2), "0.1")
+    with pytest.raises(TypeError, match="elu: alpha must be a real number, got None"):
+        F.elu(np.zeros(2), None)
+    with pytest.raises(TypeError, match="softmax: dim must be an int, got 1.0"):
+        F.softmax(np.zeros((2, 2)), dim=1.0)
     with pytest.raises(IndexError, match="softmax: dim 2 is out of range for a tensor with 2 dims"):
-        A.softmax(np.zeros((2, 2)), dim=2)
+        F.softmax(np.zeros((2, 2)), dim=2)
     with pytest.raises(IndexError, match="log_softmax: dim -3 is out of range"):
-        A.log_softmax(np.zeros((2, 2)), dim=-3)
+        F.log_softmax(np.zeros((2, 2)), dim=-3)

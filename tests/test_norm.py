@@ -8,19 +8,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minicnn
-from minicnn.ops.norm import batch_norm
+from minicnn.functional import batch_norm
 
-SETTINGS = settings(max_examples=20, deadline=None)
-
-
-def _torch():
-    return pytest.importorskip("torch", reason="PyTorch not installed: oracle comparison skipped")
+SETTINGS = settings(max_examples=20)
 
 
 shapes = st.one_of(
     st.tuples(st.integers(2, 5), st.integers(1, 3)),  # (N, C)
     st.tuples(st.integers(1, 2), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)).filter(
         lambda s: s[0] * s[2] * s[3] > 1  # more than one value per channel
+    ),
+    st.tuples(st.integers(1, 2), st.integers(1, 2), *[st.integers(1, 2)] * 3).filter(
+        lambda s: s[0] * s[2] * s[3] * s[4] > 1  # (N, C, D, H, W)
     ),
 )
 
@@ -57,8 +56,7 @@ def test_batch_norm_gradcheck(shape, training, affine, seed):
 
 @SETTINGS
 @given(shapes, st.booleans(), st.booleans(), st.floats(0.0, 1.0), st.integers(0, 1000))
-def test_batch_norm_matches_torch(shape, training, affine, momentum, seed):
-    torch = _torch()
+def test_batch_norm_matches_torch(torch, shape, training, affine, momentum, seed):
     rng = np.random.default_rng(seed)
     weight, bias, mean, var = _params(shape[1], rng)
     x = rng.standard_normal(shape) * 3 - 1
@@ -101,8 +99,7 @@ def test_eval_uses_running_stats_and_leaves_them_alone():
     np.testing.assert_array_equal(rv.numpy(), [4.0, 0.25])
 
 
-def test_no_running_stats_uses_batch_stats_even_in_eval():
-    torch = _torch()
+def test_no_running_stats_uses_batch_stats_even_in_eval(torch):
     x = np.random.default_rng(0).standard_normal((4, 3, 2, 2))
     expected = torch.nn.functional.batch_norm(torch.tensor(x), None, None, training=True)
     for training in (True, False):
@@ -117,7 +114,7 @@ def test_normalised_output_has_zero_mean_unit_variance():
     np.testing.assert_allclose(y.var(axis=(0, 2, 3)), 1, rtol=1e-12)
 
 
-@pytest.mark.parametrize("shape", [(4, 3), (2, 3, 4, 5)])
+@pytest.mark.parametrize("shape", [(4, 3), (2, 3, 4, 5), (2, 3, 2, 2, 2)])
 @pytest.mark.parametrize("training", [True, False])
 def test_float32_stays_float32(shape, training):
     x = minicnn.randn(*shape, requires_grad=True)
@@ -134,10 +131,10 @@ def test_errors():
     with pytest.raises(
         ValueError, match="batch_norm: Expected more than 1 value per channel when training"
     ):
-        batch_norm(np.zeros((1, 3)), minicnn.zeros(3), minicnn.ones(3), training=True)
+        batch_norm(minicnn.zeros(1, 3), minicnn.zeros(3), minicnn.ones(3), training=True)
     with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
         batch_norm(np.zeros((1, 3, 1, 1)), None, None, training=False)
-    batch_norm(np.zeros((1, 3)), minicnn.zeros(3), minicnn.ones(3), training=False)  # eval: fine
+    batch_norm(minicnn.zeros(1, 3), minicnn.zeros(3), minicnn.ones(3), training=False)  # eval
     with pytest.raises(
         ValueError,
         match=r"batch_norm: expected weight of shape \(3,\) for an input with 3 channels, got \(4,\)",
@@ -147,5 +144,15 @@ def test_errors():
         batch_norm(np.zeros((2, 3)), minicnn.zeros(3), minicnn.ones(2))
     with pytest.raises(ValueError, match="give both running_mean and running_var"):
         batch_norm(np.zeros((2, 3)), minicnn.zeros(3), None)
-    with pytest.raises(ValueError, match=r"batch_norm: expected an input of shape \(N, C\)"):
+    with pytest.raises(ValueError, match=r"batch_norm: expected an input of shape \(N, C, \*\)"):
         batch_norm(np.zeros(3), None, None, training=True)
+    with pytest.raises(
+        TypeError,
+        match="batch_norm: input, weight, bias, running_mean and running_var must have the same "
+        "dtype, got float64 input, float32 running_mean, float32 running_var",
+    ):
+        batch_norm(np.zeros((2, 3)), minicnn.zeros(3), minicnn.ones(3))
+    with pytest.raises(ValueError, match="batch_norm: eps must be a non-negative number, got -1"):
+        batch_norm(np.zeros((2, 3)), None, None, training=True, eps=-1)
+    with pytest.raises(TypeError, match="batch_norm: momentum must be a real number, got 'a'"):
+        batch_norm(np.zeros((2, 3)), None, None, training=True, momentum="a")

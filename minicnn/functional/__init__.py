@@ -9,11 +9,25 @@ from ``minicnn/ops/``, which computes on raw arrays and trusts what it is given.
     y = F.relu(F.conv2d(x, weight, bias, padding=1))
 """
 
-from ..ops.activation import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from ..ops.loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
-from ..ops.norm import batch_norm
+from .activation import (
+    elu,
+    gelu,
+    hardswish,
+    leaky_relu,
+    log_softmax,
+    mish,
+    relu,
+    relu6,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    tanh,
+)
 from .conv import conv2d, conv_transpose2d
 from .linear import dropout, linear
+from .norm import batch_norm, group_norm, layer_norm
 from .pool import (
     adaptive_avg_pool2d,
     adaptive_max_pool2d,
@@ -29,5 +43,6 @@ __all__ = [
     "conv2d", "conv_transpose2d", "cross_entropy", "dropout", "elu", "gelu",
     "global_avg_pool2d", "global_max_pool2d", "leaky_relu", "linear", "log_softmax",
     "max_pool2d", "mse_loss", "nll_loss", "relu", "sigmoid", "softmax", "tanh",
+    "group_norm", "hardswish", "layer_norm", "mish", "relu6", "silu", "softplus",
     "adaptive_max_pool2d", "max_unpool2d",
 ]  # fmt: skip

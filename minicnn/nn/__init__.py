@@ -6,8 +6,22 @@ initialisation are PyTorch's, so weights can be exchanged with ``torch.nn`` mode
 """
 
 from . import init
-from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from .batchnorm import BatchNorm1d, BatchNorm2d
+from .activation import (
+    ELU,
+    GELU,
+    Hardswish,
+    LeakyReLU,
+    LogSoftmax,
+    Mish,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .container import ModuleList, Sequential
 from .conv import Conv2d, ConvTranspose2d
 from .dropout import Dropout
@@ -15,6 +29,7 @@ from .flatten import Flatten
 from .linear import Identity, Linear
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import IncompatibleKeys, Module, RemovableHandle
+from .normalization import GroupNorm, LayerNorm
 from .parameter import Parameter
 from .pooling import (
     AdaptiveAvgPool2d,
@@ -35,30 +50,38 @@ __all__ = [
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
+    "BatchNorm3d",
     "Conv2d",
     "ConvTranspose2d",
     "CrossEntropyLoss",
     "Dropout",
     "Flatten",
+    "GroupNorm",
     "GlobalAvgPool2d",
     "GlobalMaxPool2d",
+    "Hardswish",
     "Identity",
     "IncompatibleKeys",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "LogSoftmax",
     "MSELoss",
     "MaxPool2d",
     "MaxUnpool2d",
+    "Mish",
     "Module",
     "ModuleList",
     "NLLLoss",
     "Parameter",
     "ReLU",
+    "ReLU6",
     "RemovableHandle",
     "Sequential",
     "Sigmoid",
+    "SiLU",
     "Softmax",
+    "Softplus",
     "Tanh",
     "init",
 ]

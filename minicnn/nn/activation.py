@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..ops.activation import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from .. import functional as F
+from ..functional._args import choice, is_int, real
+from ..functional.activation import GELU_APPROXIMATIONS, softplus_settings
 from ..tensor import Tensor
 from .module import Module
 
@@ -13,7 +15,7 @@ class ReLU(Module):
     """``max(x, 0)``; the gradient passes where x > 0."""
 
     def forward(self, x: Any) -> Tensor:
-        return relu(x)
+        return F.relu(x)
 
 
 class LeakyReLU(Module):
@@ -21,10 +23,11 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope: float = 0.01):
         super().__init__()
+        real("LeakyReLU", "negative_slope", negative_slope)
         self.negative_slope = negative_slope
 
     def forward(self, x: Any) -> Tensor:
-        return leaky_relu(x, self.negative_slope)
+        return F.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
@@ -35,10 +38,11 @@ class ELU(Module):
 
     def __init__(self, alpha: float = 1.0):
         super().__init__()
+        real("ELU", "alpha", alpha)
         self.alpha = alpha
 
     def forward(self, x: Any) -> Tensor:
-        return elu(x, self.alpha)
+        return F.elu(x, self.alpha)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}"
@@ -50,12 +54,10 @@ class GELU(Module):
 
     def __init__(self, approximate: str = "none"):
         super().__init__()
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
-        self.approximate = approximate
+        self.approximate = choice("GELU", "approximate", approximate, GELU_APPROXIMATIONS)
 
     def forward(self, x: Any) -> Tensor:
-        return gelu(x, self.approximate)
+        return F.gelu(x, self.approximate)
 
     def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"
@@ -65,14 +67,57 @@ class Sigmoid(Module):
     """``1 / (1 + exp(-x))``, squashing to (0, 1)."""
 
     def forward(self, x: Any) -> Tensor:
-        return sigmoid(x)
+        return F.sigmoid(x)
 
 
 class Tanh(Module):
     """``tanh(x)``, squashing to (-1, 1)."""
 
     def forward(self, x: Any) -> Tensor:
-        return tanh(x)
+        return F.tanh(x)
+
+
+class SiLU(Module):
+    """``x * sigmoid(x)`` (swish): smooth, with a small negative dip, unbounded above."""
+
+    def forward(self, x: Any) -> Tensor:
+        return F.silu(x)
+
+
+class ReLU6(Module):
+    """``min(max(x, 0), 6)``: a relu capped at 6 (MobileNets)."""
+
+    def forward(self, x: Any) -> Tensor:
+        return F.relu6(x)
+
+
+class Hardswish(Module):
+    """``x * relu6(x + 3) / 6``: 0 below -3, x above 3, a parabola between."""
+
+    def forward(self, x: Any) -> Tensor:
+        return F.hardswish(x)
+
+
+class Softplus(Module):
+    """``log(1 + exp(beta * x)) / beta``, a smooth relu; ``x`` where ``beta * x > threshold``."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        super().__init__()
+        softplus_settings("Softplus", beta, threshold)
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x: Any) -> Tensor:
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Mish(Module):
+    """``x * tanh(softplus(x))``: smooth, like SiLU."""
+
+    def forward(self, x: Any) -> Tensor:
+        return F.mish(x)
 
 
 def _require_dim(layer: str, dim: int | None) -> int:
@@ -83,7 +128,9 @@ def _require_dim(layer: str, dim: int | None) -> int:
             f"{layer}: give the dimension to normalise over, e.g. {layer}(dim=1) for "
             "(N, classes) scores (PyTorch's implicit dim choice is deprecated)"
         )
-    return dim
+    if not is_int(dim):
+        raise TypeError(f"{layer}: dim must be an int, got {dim!r}")
+    return int(dim)
 
 
 class Softmax(Module):
@@ -98,7 +145,7 @@ class Softmax(Module):
         self.dim = _require_dim("Softmax", dim)
 
     def forward(self, x: Any) -> Tensor:
-        return softmax(x, self.dim)
+        return F.softmax(x, self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -113,7 +160,7 @@ class LogSoftmax(Module):
         self.dim = _require_dim("LogSoftmax", dim)
 
     def forward(self, x: Any) -> Tensor:
-        return log_softmax(x, self.dim)
+        return F.log_softmax(x, self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

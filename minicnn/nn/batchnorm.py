@@ -1,4 +1,4 @@
-"""Batch normalisation layers: ``BatchNorm1d`` and ``BatchNorm2d``."""
+"""Batch normalisation layers: ``BatchNorm1d``, ``BatchNorm2d`` and ``BatchNorm3d``."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from .. import backend
-from ..ops.norm import batch_norm
+from .. import functional as F
+from ..functional._args import non_negative, positive_int, real
 from ..tensor import Tensor, as_tensor
 from . import init
-from ._utils import check_input, check_like_parameters, empty_parameter, positive_int
+from ._utils import empty_parameter
 from .module import Module
 
 
@@ -22,7 +23,8 @@ class _BatchNorm(Module, ABC):
     momentum * batch`` (the unbiased variance goes into ``running_var``); ``momentum=None``
     makes them the plain average of all batches so far. Evaluation: the running statistics.
     Buffers: ``running_mean`` (zeros), ``running_var`` (ones), ``num_batches_tracked`` (int64).
-    ``weight`` (ones) and ``bias`` (zeros) are ``(num_features,)`` Parameters if ``affine``.
+    ``weight`` (ones) and ``bias`` (zeros) are ``(num_features,)`` Parameters if ``affine``
+    (``bias=False``: no bias). The gradient is derived in ``minicnn/ops/norm.py``.
     """
 
     def __init__(
@@ -35,17 +37,19 @@ class _BatchNorm(Module, ABC):
         *,
         device: str | None = None,
         dtype: Any = None,
+        bias: bool = True,
     ):
         super().__init__()
-        self.num_features = positive_int(type(self).__name__, "num_features", num_features)
+        name = type(self).__name__
+        self.num_features = positive_int(name, "num_features", num_features)
+        non_negative(name, "eps", eps)
+        if momentum is not None:
+            real(name, "momentum", momentum)
         self.eps, self.momentum = eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = empty_parameter((num_features,), device, dtype)
-            self.bias = empty_parameter((num_features,), device, dtype)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        for param, wanted in [("weight", affine), ("bias", affine and bias)]:
+            value = empty_parameter((num_features,), device, dtype) if wanted else None
+            self.register_parameter(param, value)
         if track_running_stats:
             xp = backend.xp_for(device or "cpu")
             dtype = dtype or backend.float32
@@ -53,8 +57,8 @@ class _BatchNorm(Module, ABC):
             self.register_buffer("running_var", Tensor(xp.ones(num_features, dtype=dtype)))
             self.register_buffer("num_batches_tracked", Tensor(xp.zeros((), dtype=backend.int64)))
         else:
-            for name in ("running_mean", "running_var", "num_batches_tracked"):
-                self.register_buffer(name, None)
+            for buffer in ("running_mean", "running_var", "num_batches_tracked"):
+                self.register_buffer(buffer, None)
         self.reset_parameters()
 
     def reset_running_stats(self) -> None:
@@ -65,18 +69,18 @@ class _BatchNorm(Module, ABC):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
+        if self.weight is not None:
             init.ones_(self.weight)
+        if self.bias is not None:
             init.zeros_(self.bias)
 
     @abstractmethod
-    def _check(self, x: Tensor) -> None:
-        """Raise a ValueError naming the layer when ``x`` has the wrong shape."""
+    def _check_input_dim(self, x: Tensor) -> None:
+        """Raise a ValueError when ``x`` has the wrong number of dimensions for this layer."""
 
     def forward(self, x: Any) -> Tensor:
         x = as_tensor(x)
-        self._check(x)
-        check_like_parameters(self, x)
+        self._check_input_dim(x)
         # The same logic as PyTorch's _BatchNorm.forward.
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
@@ -85,7 +89,7 @@ class _BatchNorm(Module, ABC):
                 factor = 1.0 / float(self.num_batches_tracked.item())
         use_batch_stats = self.training or self.running_mean is None
         keep_stats = not self.training or self.track_running_stats
-        return batch_norm(
+        return F.batch_norm(
             x,
             self.running_mean if keep_stats else None,
             self.running_var if keep_stats else None,
@@ -99,7 +103,8 @@ class _BatchNorm(Module, ABC):
     def extra_repr(self) -> str:
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
         )
 
 
@@ -109,14 +114,10 @@ class BatchNorm1d(_BatchNorm):
     Output shape = input shape. Batch statistics while training, running ones in eval mode.
     """
 
-    def _check(self, x: Tensor) -> None:
-        c = self.num_features
-        check_input(
-            self,
-            x.ndim in (2, 3) and x.shape[1] == c,
-            f"2-D (N, {c}) or 3-D (N, {c}, L) input",
-            f"shape {x.shape}",
-        )
+    def _check_input_dim(self, x: Tensor) -> None:
+        if x.ndim not in (2, 3):
+            c = self.num_features
+            raise ValueError(f"expected 2-D (N, {c}) or 3-D (N, {c}, L) input, got shape {x.shape}")
 
 
 class BatchNorm2d(_BatchNorm):
@@ -125,11 +126,19 @@ class BatchNorm2d(_BatchNorm):
     Batch statistics while training, running ones in eval mode.
     """
 
-    def _check(self, x: Tensor) -> None:
-        c = self.num_features
-        check_input(
-            self,
-            x.ndim == 4 and x.shape[1] == c,
-            f"4-D input with {c} channels (N, {c}, H, W)",
-            f"shape {x.shape}",
-        )
+    def _check_input_dim(self, x: Tensor) -> None:
+        if x.ndim != 4:
+            c = self.num_features
+            raise ValueError(f"expected 4-D input (N, {c}, H, W), got shape {x.shape}")
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch normalisation of ``(N, C, D, H, W)`` volumes (or clips of frames), per channel C
+    (statistics over N, D, H, W): ``y = (x - mean) / sqrt(var + eps) * weight + bias``.
+    Output shape = input shape. Batch statistics while training, running ones in eval mode.
+    """
+
+    def _check_input_dim(self, x: Tensor) -> None:
+        if x.ndim != 5:
+            c = self.num_features
+            raise ValueError(f"expected 5-D input (N, {c}, D, H, W), got shape {x.shape}")

@@ -1,8 +1,10 @@
-"""Activation functions: relu, leaky_relu, elu, gelu, sigmoid, tanh, softmax, log_softmax.
+"""Activation functions: relu, leaky_relu, elu, gelu, sigmoid, silu, relu6, hardswish, softplus,
+mish, softmax, log_softmax (tanh's Function lives in ``minicnn.ops.math``).
 
-Every op here is elementwise (or, for the softmaxes, works along one dimension), so the
-gradient has the shape of the input: ``dx = g * f'(x)``. In every docstring ``g`` is the
-gradient of the loss with respect to the output ``y``.
+Every op here is elementwise (or, for the softmaxes, works along one axis), so the gradient
+has the shape of the input: ``dx = g * f'(x)``. In every docstring ``g`` is the gradient of the
+loss with respect to the output ``y``. The Functions trust their settings: the public functions
+of ``minicnn.functional.activation`` check them.
 
 NumPy has no ``erf``, which the exact GELU needs, so this module carries a vectorised one:
 W. J. Cody's rational Chebyshev approximations (Math. Comp. 23, 1969; the CALERF routine of
@@ -16,8 +18,6 @@ from typing import Any
 
 from .. import backend
 from ..autograd import Function
-from ..tensor import Tensor, as_tensor
-from . import math as M
 
 # --- erf and erfc (Cody 1969) ----------------------------------------------------------------
 # Three ranges of y = |x|, each with its own rational function:
@@ -110,6 +110,24 @@ def erfc(x: Any) -> Any:
     return xp.where(y < 0.5, small, xp.where(x > 0, tail, 2 - tail))
 
 
+# --- stable building blocks on raw arrays ----------------------------------------------------
+
+
+def sigmoid(x: Any) -> Any:
+    """1 / (1 + e^-x) from e = exp(-|x|) <= 1, which never overflows:
+    1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0."""
+    xp = backend.get_array_module(x)
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def softplus(x: Any) -> Any:
+    """log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): no overflow, and no rounding of 1 + e^x
+    to 1 for very negative x (log1p)."""
+    xp = backend.get_array_module(x)
+    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
 # --- Functions -------------------------------------------------------------------------------
 
 
@@ -128,7 +146,7 @@ class LeakyReLU(Function):
     """y = x if x > 0 else s x;  dx = g if x > 0 else s g (s = negative_slope). Shapes: any."""
 
     def __init__(self, negative_slope: float = 0.01):
-        self.slope = float(negative_slope)
+        self.slope = negative_slope
 
     def forward(self, x: Any) -> Any:
         xp = backend.get_array_module(x)
@@ -144,7 +162,7 @@ class ELU(Function):
     """y = x if x > 0 else alpha (e^x - 1);  dx = g if x > 0 else g (y + alpha). Shapes: any."""
 
     def __init__(self, alpha: float = 1.0):
-        self.alpha = float(alpha)
+        self.alpha = alpha
 
     def forward(self, x: Any) -> Any:
         xp = backend.get_array_module(x)
@@ -170,9 +188,7 @@ class GELU(Function):
     _C = 0.044715
 
     def __init__(self, approximate: str = "none"):
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        self.approximate = approximate
+        self.approximate = approximate  # "none" or "tanh"
 
     def forward(self, x: Any) -> Any:
         xp = backend.get_array_module(x)
@@ -196,16 +212,11 @@ class GELU(Function):
 
 
 class Sigmoid(Function):
-    """y = 1 / (1 + e^-x);  dx = g y (1 - y). Shapes: any.
-
-    Computed from e = exp(-|x|) <= 1, which never overflows: y = 1 / (1 + e) for x >= 0 and
-    y = e / (1 + e) for x < 0.
-    """
+    """y = 1 / (1 + e^-x) (computed by :func:`sigmoid` without overflow);  dx = g y (1 - y).
+    Shapes: any."""
 
     def forward(self, x: Any) -> Any:
-        xp = backend.get_array_module(x)
-        e = xp.exp(-xp.abs(x))
-        self.y = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        self.y = sigmoid(x)
         return self.y
 
     def backward(self, g: Any) -> Any:
@@ -213,17 +224,16 @@ class Sigmoid(Function):
 
 
 class Softmax(Function):
-    """y_i = exp(x_i) / sum_j exp(x_j) along ``dim``;  dx = y (g - sum_j g_j y_j). Shapes: any.
+    """y_i = exp(x_i) / sum_j exp(x_j) along ``axis``;  dx = y (g - sum_j g_j y_j). Shapes: any.
 
     exp is taken of x - max(x), which is <= 0: the same y, without overflow.
     """
 
-    def __init__(self, dim: int = -1):
-        self.dim = dim
+    def __init__(self, axis: int):
+        self.axis = axis  # in [0, ndim), or 0 for a 0-d input
 
     def forward(self, x: Any) -> Any:
         xp = backend.get_array_module(x)
-        self.axis = _axis("softmax", self.dim, x.ndim)
         e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
         self.y = e / e.sum(axis=self.axis, keepdims=True)
         return self.y
@@ -234,17 +244,16 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
-    """y_i = x_i - log sum_j exp(x_j) along ``dim``;  dx = g - softmax(x) sum_j g_j.
+    """y_i = x_i - log sum_j exp(x_j) along ``axis``;  dx = g - softmax(x) sum_j g_j.
 
     Stable: log sum_j exp(x_j) = m + log sum_j exp(x_j - m) with m = max(x). Shapes: any.
     """
 
-    def __init__(self, dim: int = -1):
-        self.dim = dim
+    def __init__(self, axis: int):
+        self.axis = axis  # in [0, ndim), or 0 for a 0-d input
 
     def forward(self, x: Any) -> Any:
         xp = backend.get_array_module(x)
-        self.axis = _axis("log_softmax", self.dim, x.ndim)
         shifted = x - x.max(axis=self.axis, keepdims=True)
         self.y = shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
         return self.y
@@ -254,51 +263,76 @@ class LogSoftmax(Function):
         return g - xp.exp(self.y) * g.sum(axis=self.axis, keepdims=True)
 
 
-def _axis(op: str, dim: int, ndim: int) -> int:
-    rank = max(ndim, 1)
-    if not -rank <= dim < rank:
-        raise IndexError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dims")
-    return dim % rank
+class SiLU(Function):
+    """y = x s(x), s the sigmoid ("swish");  dx = g s (1 + x (1 - s)), since s' = s (1 - s).
+    Shapes: any."""
+
+    def forward(self, x: Any) -> Any:
+        self.x, self.s = x, sigmoid(x)
+        return x * self.s
+
+    def backward(self, g: Any) -> Any:
+        s = self.s
+        return g * s * (1 + self.x * (1 - s))
 
 
-# --- the public functions (PyTorch's names; re-exported by minicnn.functional) -------------
+class ReLU6(Function):
+    """y = min(max(x, 0), 6);  dx = g where 0 < x < 6, else 0 (0 at both kinks, as PyTorch).
+    Shapes: any."""
+
+    def forward(self, x: Any) -> Any:
+        self.inside = (x > 0) & (x < 6)
+        return backend.get_array_module(x).clip(x, 0, 6)
+
+    def backward(self, g: Any) -> Any:
+        return g * self.inside
 
 
-def relu(x: Any) -> Tensor:
-    """max(x, 0) elementwise."""
-    return ReLU()(as_tensor(x))
+class Hardswish(Function):
+    """y = x relu6(x + 3) / 6: 0 for x <= -3, x for x >= 3, x (x + 3) / 6 between;
+    dx = 0 for x <= -3, g for x >= 3, g (2x + 3) / 6 = g (x/3 + 1/2) between (PyTorch's
+    choices at the kinks). Shapes: any."""
+
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        self.x = x
+        return x * xp.clip(x + 3, 0, 6) / 6
+
+    def backward(self, g: Any) -> Any:
+        xp = backend.get_array_module(g)
+        x = self.x
+        return xp.where(x <= -3, 0, xp.where(x < 3, g * (x / 3 + 0.5), g))
 
 
-def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
-    """x for x > 0, ``negative_slope * x`` otherwise."""
-    return LeakyReLU(negative_slope)(as_tensor(x))
+class Softplus(Function):
+    """y = log(1 + exp(beta x)) / beta, a smooth relu; y = x where beta x > threshold (as
+    PyTorch, for speed and accuracy);  dx = g s(beta x), s the sigmoid (g above threshold).
+    Shapes: any. ``beta`` is non-zero (checked by the caller).
+    """
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        self.bx = bx = x * self.beta
+        self.linear = bx > self.threshold
+        return xp.where(self.linear, x, softplus(bx) / self.beta)
+
+    def backward(self, g: Any) -> Any:
+        xp = backend.get_array_module(g)
+        return xp.where(self.linear, g, g * sigmoid(self.bx))
 
 
-def elu(x: Any, alpha: float = 1.0) -> Tensor:
-    """x for x > 0, ``alpha * (exp(x) - 1)`` otherwise."""
-    return ELU(alpha)(as_tensor(x))
+class Mish(Function):
+    """y = x t, t = tanh(softplus(x));  dx = g (t + x (1 - t^2) s(x)), since
+    softplus'(x) = s(x), the sigmoid. Shapes: any."""
 
+    def forward(self, x: Any) -> Any:
+        self.x = x
+        self.t = backend.get_array_module(x).tanh(softplus(x))
+        return x * self.t
 
-def gelu(x: Any, approximate: str = "none") -> Tensor:
-    """x * Phi(x) (Gaussian error linear unit); ``approximate="tanh"`` for the tanh formula."""
-    return GELU(approximate)(as_tensor(x))
-
-
-def sigmoid(x: Any) -> Tensor:
-    """1 / (1 + exp(-x)), computed without overflow."""
-    return Sigmoid()(as_tensor(x))
-
-
-def tanh(x: Any) -> Tensor:
-    """Hyperbolic tangent; dx = g (1 - y^2) (the op lives in minicnn.ops.math)."""
-    return M.Tanh()(as_tensor(x))
-
-
-def softmax(x: Any, dim: int = -1) -> Tensor:
-    """exp(x) normalised to sum to 1 along ``dim`` (stable for large logits)."""
-    return Softmax(dim)(as_tensor(x))
-
-
-def log_softmax(x: Any, dim: int = -1) -> Tensor:
-    """log(softmax(x)) along ``dim``, computed directly (stable for large logits)."""
-    return LogSoftmax(dim)(as_tensor(x))
+    def backward(self, g: Any) -> Any:
+        x, t = self.x, self.t
+        return g * (t + x * (1 - t * t) * sigmoid(x))
