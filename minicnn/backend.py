@@ -9,7 +9,8 @@ It asks this module for the array module of the arrays it was given::
 so the same line runs on the CPU and on the GPU. CuPy is imported lazily, the first time a
 GPU is asked for: minicnn imports and runs on machines without it.
 
-Devices are named ``"cpu"`` and ``"cuda"`` (``"cuda:0"`` is accepted and means ``"cuda"``).
+Devices are named ``"cpu"`` and ``"cuda"`` (``"cuda:0"`` is accepted and means ``"cuda"``);
+:func:`register_device` adds others, such as the test suite's ``"strict"`` stand-in for a GPU.
 Each device has one seeded random generator; ``manual_seed(seed)`` reseeds them all.
 """
 
@@ -21,8 +22,6 @@ import threading
 from typing import Any
 
 import numpy
-
-DEVICES = ("cpu", "cuda")
 
 # dtypes are plain NumPy dtypes; CuPy uses the same objects.
 float16 = numpy.float16
@@ -54,28 +53,62 @@ def cuda_available() -> bool:
     return _cupy() is not None
 
 
+# --- devices other than the CPU --------------------------------------------------------------
+
+# name -> (array module, array type) of each device registered besides "cpu" and "cuda". The
+# tests register "strict": NumPy arrays that, like CuPy's, refuse to become host arrays
+# implicitly and count every copy between host and device (tests/strict_device.py).
+_registered: dict[str, tuple[Any, type]] = {}
+
+
+def register_device(name: str, module: Any, array_type: type) -> None:
+    """Add a device whose arrays are ``array_type``, made and used through ``module``.
+
+    ``module`` offers CuPy's interface: NumPy's functions on its arrays, ``asarray`` to copy
+    host data in, ``random.default_rng``; its arrays have ``.get()`` to copy themselves out.
+    """
+    if name in ("cpu", "cuda"):
+        raise ValueError(f"register_device: {name!r} is built in")
+    _registered[name] = (module, array_type)
+
+
+def _device_module(array: Any) -> tuple[str, Any] | None:
+    """(device, array module) of an array that is not a NumPy array; None for host arrays."""
+    kind = type(array)
+    if kind.__module__.startswith("cupy") and _is_cupy_array(array):
+        return "cuda", _cupy()
+    for name, (module, array_type) in _registered.items():
+        if isinstance(array, array_type):
+            return name, module
+    return None
+
+
 def normalize_device(device: str | None) -> str:
-    """Return ``"cpu"`` or ``"cuda"`` for a device name, raising a clear error otherwise."""
+    """The name of a device (``"cpu"``, ``"cuda"`` or a registered one), or a clear error."""
     if device is None:
         return "cpu"
     name = str(device).lower()
     if name.startswith("cuda"):
         if name not in ("cuda", "cuda:0"):
             raise ValueError(f"minicnn uses one GPU, named 'cuda' or 'cuda:0'; got {device!r}")
-        name = "cuda"
-    if name not in DEVICES:
-        raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
-    if name == "cuda" and not cuda_available():
-        raise RuntimeError(
-            "device 'cuda' was requested but CuPy with a usable GPU is not available "
-            "(install minicnn[cuda] on a machine with an NVIDIA GPU)"
-        )
+        if not cuda_available():
+            raise RuntimeError(
+                "device 'cuda' was requested but CuPy with a usable GPU is not available "
+                "(install minicnn[cuda] on a machine with an NVIDIA GPU)"
+            )
+        return "cuda"
+    if name != "cpu" and name not in _registered:
+        known = ", ".join(repr(d) for d in ("cpu", "cuda", *_registered))
+        raise ValueError(f"unknown device {device!r}: expected one of {known}")
     return name
 
 
 def xp_for(device: str) -> Any:
-    """The array module (numpy or cupy) that holds arrays on ``device``."""
-    return _cupy() if normalize_device(device) == "cuda" else numpy
+    """The array module (numpy, cupy, ...) that holds arrays on ``device``."""
+    device = normalize_device(device)
+    if device == "cpu":
+        return numpy
+    return _cupy() if device == "cuda" else _registered[device][0]
 
 
 def _is_cupy_array(array: Any) -> bool:
@@ -84,31 +117,42 @@ def _is_cupy_array(array: Any) -> bool:
 
 
 def get_array_module(*arrays: Any) -> Any:
-    """The array module of the given arrays: cupy if any of them lives on the GPU, else numpy."""
+    """The array module of the given arrays: their device's (cupy for GPU arrays), else numpy."""
     for array in arrays:
-        if _is_cupy_array(array):
-            return _cupy()
+        found = _device_module(array)
+        if found is not None:
+            return found[1]
     return numpy
 
 
 def device_of(array: Any) -> str:
-    """``"cuda"`` for a CuPy array, ``"cpu"`` for anything else."""
-    return "cuda" if _is_cupy_array(array) else "cpu"
+    """The device an array lives on: ``"cpu"`` for NumPy arrays and anything else on the host."""
+    found = _device_module(array)
+    return "cpu" if found is None else found[0]
 
 
 def asarray(data: Any, dtype: Any = None, device: str = "cpu") -> Any:
-    """Convert ``data`` (a list, scalar, NumPy or CuPy array) to an array on ``device``."""
+    """Convert ``data`` (a list, scalar, NumPy or device array) to an array on ``device``.
+
+    No copy when it is already there; a copy between host and device otherwise (explicit,
+    through the device module's ``asarray`` and the array's ``get``).
+    """
     device = normalize_device(device)
-    if device == "cuda":
-        return _cupy().asarray(data, dtype=dtype)
-    return numpy.asarray(to_host(data) if _is_cupy_array(data) else data, dtype=dtype)
+    if device == "cpu":
+        return numpy.asarray(to_host(data), dtype=dtype)
+    if device_of(data) not in ("cpu", device):
+        data = to_host(data)
+    return xp_for(device).asarray(data, dtype=dtype)
 
 
 def array(data: Any, dtype: Any = None, device: str = "cpu") -> Any:
     """Like :func:`asarray`, but always a new array that shares no memory with ``data``."""
-    if normalize_device(device) == "cuda":
-        return _cupy().array(data, dtype=dtype)
-    return numpy.array(to_host(data) if _is_cupy_array(data) else data, dtype=dtype)
+    device = normalize_device(device)
+    if device == "cpu":
+        return numpy.array(to_host(data), dtype=dtype)
+    if device_of(data) not in ("cpu", device):
+        data = to_host(data)
+    return xp_for(device).array(data, dtype=dtype)
 
 
 def to_device(array: Any, device: str) -> Any:
@@ -118,9 +162,9 @@ def to_device(array: Any, device: str) -> Any:
 
 def to_host(array: Any) -> numpy.ndarray:
     """A NumPy copy (or view) of an array, for host-only code: plots, files, metrics."""
-    if _is_cupy_array(array):
+    if _device_module(array) is not None:
         return array.get()
-    return numpy.asarray(array)
+    return array if isinstance(array, numpy.ndarray) else numpy.asarray(array)
 
 
 def scatter_add(target: Any, index: Any, values: Any) -> None:
@@ -130,32 +174,36 @@ def scatter_add(target: Any, index: Any, values: Any) -> None:
 
         cupyx.scatter_add(target, index, values)
     else:
-        numpy.add.at(target, index, values)
+        get_array_module(target).add.at(target, index, values)
 
 
-# --- a reusable scratch buffer, one per device ------------------------------------------------
+# --- a reusable scratch buffer, on the CPU ----------------------------------------------------
 
 # Allocating a fresh 30-75 MB array costs more than filling it: glibc gets large blocks
 # straight from the operating system and returns them on free, so every page is faulted in
 # again at its first write. An op whose big temporary (im2col's columns) is used and dropped
 # within the op can borrow this buffer instead. One per thread, so that threads never share.
+# Only the CPU has one: a GPU's memory pool already reuses blocks, and a buffer kept outside
+# it would hold its largest size until the process ends.
 _workspaces = threading.local()
 
 
 def workspace(shape: tuple[int, ...], dtype: Any, device: str = "cpu") -> Any:
     """A scratch array of ``shape`` and ``dtype`` on ``device``, reusing one cached buffer.
 
-    The result is a view of the device's buffer (grown when too small, never shrunk), with
-    arbitrary contents. **Invariant:** the next call hands out the same memory, so a caller
-    must be done with the array before anything else can call :func:`workspace`, and must
-    never return it, a view of it, or keep it for later (e.g. for the backward pass).
+    On the CPU the result is a view of the thread's buffer (grown when too small, never
+    shrunk), with arbitrary contents; on other devices a fresh ``empty`` array.
+    **Invariant:** the next call may hand out the same memory, so a caller must be done with
+    the array before anything else can call :func:`workspace`, and must never return it, a
+    view of it, or keep it for later (e.g. for the backward pass).
     """
     device = normalize_device(device)
+    if device != "cpu":
+        return xp_for(device).empty(shape, dtype=dtype)
     nbytes = math.prod(shape) * numpy.dtype(dtype).itemsize
-    buffers = _workspaces.__dict__
-    buffer = buffers.get(device)
+    buffer = getattr(_workspaces, "buffer", None)
     if buffer is None or buffer.size < nbytes:
-        buffer = buffers[device] = xp_for(device).empty(nbytes, dtype=uint8)
+        buffer = _workspaces.buffer = numpy.empty(nbytes, dtype=uint8)
     return buffer[:nbytes].view(dtype).reshape(shape)
 
 

@@ -325,7 +325,9 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            value = backend.asarray(value.data if isinstance(value, Tensor) else value)
+            value = value.data if isinstance(value, Tensor) else value
+            if not hasattr(value, "shape"):  # a list or a number: a host array
+                value = backend.asarray(value)
             if tuple(value.shape) != target.shape:
                 errors.append(
                     f"size mismatch for {key}: copying a param with shape {tuple(value.shape)} "
@@ -345,8 +347,7 @@ class Module:
             )
         with no_grad():
             for target, value in copies:  # straight to the target's device, never via the host
-                array = value.data if isinstance(value, Tensor) else value
-                target.copy_(backend.to_device(array, target.device))
+                target.copy_(backend.to_device(value, target.device))
         return IncompatibleKeys(missing, unexpected)
 
     # --- modes, dtypes, devices, gradients ------------------------------------------------

@@ -49,6 +49,7 @@ product) instead of col2im(W^T @ G): the same arithmetic, less memory traffic (s
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,7 +96,8 @@ def _conv_forward(cols: Any, weight: Any, groups: int) -> Any:
     xp = backend.get_array_module(cols, weight)
     o = weight.shape[0]
     _, _, _, n, oh, ow = cols.shape
-    y = xp.matmul(weight.reshape(groups, o // groups, -1), cols.reshape(groups, -1, n * oh * ow))
+    k = weight[0].size  # rows per group, C/g * kh * kw (spelled out: P may be 0, an empty batch)
+    y = xp.matmul(weight.reshape(groups, o // groups, k), cols.reshape(groups, k, n * oh * ow))
     y = y.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)  # (g, O/g, P) -> (N, O, OH, OW)
     return xp.ascontiguousarray(y)
 
@@ -176,7 +178,7 @@ def _conv_weight_grad(g_matrix: Any, cols: Any, weight_shape: tuple[int, ...], g
     product (P = N*OH*OW is the summed axis) about 25% faster on the CPU.
     """
     xp = backend.get_array_module(g_matrix, cols)
-    cols = cols.reshape(groups, -1, g_matrix.shape[-1])
+    cols = cols.reshape(groups, math.prod(weight_shape[1:]), g_matrix.shape[-1])
     dw_t = xp.matmul(cols, g_matrix.transpose(0, 2, 1))  # (g, K, O/g)
     return dw_t.transpose(0, 2, 1).reshape(weight_shape)
 
