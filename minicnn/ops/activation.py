@@ -296,7 +296,7 @@ class Hardswish(Function):
     def forward(self, x: Any) -> Any:
         xp = backend.get_array_module(x)
         self.x = x
-        return x * xp.clip(x + 3, 0, 6) / 6
+        return x * (xp.clip(x + 3, 0, 6) / 6)  # not (x * clip) / 6, which overflows for huge x
 
     def backward(self, g: Any) -> Any:
         xp = backend.get_array_module(g)
@@ -315,7 +315,11 @@ class Softplus(Function):
 
     def forward(self, x: Any) -> Any:
         xp = backend.get_array_module(x)
-        self.bx = bx = x * self.beta
+        xc = x
+        if x.dtype.kind == "f":  # beta x within the dtype's range: no overflow for huge x
+            limit = float(xp.finfo(x.dtype).max) / abs(self.beta)
+            xc = xp.clip(x, -limit, limit)
+        self.bx = bx = xc * self.beta
         self.linear = bx > self.threshold
         return xp.where(self.linear, x, softplus(bx) / self.beta)
 
