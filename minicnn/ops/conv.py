@@ -33,14 +33,20 @@ so both ops below share the three helpers ``_conv_forward``, ``_conv_input_grad`
     W^T @ x        (g, C_out/g*kh*kw, N*H*W)      its columns
     y = col2im     (N, C_out, H_out, W_out)       H_out = (H-1)*s - 2p + d*(kh-1) + op + 1
 
+The plain version, for reading first, is ``conv2d_forward``/``conv2d_backward`` in
+:mod:`minicnn.ops.reference` (loops over output pixels); the tests check these fast ops
+against it. The fast path differs in three ways, explained below: the columns live in a
+reused buffer, they are recomputed for dW instead of saved, and with stride 1 dx is a
+convolution with the flipped kernel.
+
 Speed. Nearly all the time goes into the three matrix products, each as large as the whole
 batch, and into im2col/col2im, which move ``kh*kw`` times the input's size through memory.
 The column layout (C*kh*kw, N*OH*OW) keeps every product a single contiguous BLAS call
 without transposing the big matrix; only the small ``y`` and ``G`` are transposed between
 (N, O, OH, OW) and (O, N*OH*OW). The columns (15-75 MB for a VGG-sized layer) are written into
 one reusable buffer, :func:`minicnn.backend.workspace`, rather than a fresh array each time:
-a fresh block that large is page-faulted in anew at every call, which cost a small-VGG step
-as much as a fifth of its time. They are not kept for the backward, which recomputes them
+a fresh block that large is page-faulted in anew at every call (``benchmarks/README.md``
+measures what that costs a small-VGG step). They are not kept for the backward, which recomputes them
 from ``x`` for dW (see :class:`Conv2dFunction`). With stride 1 and no more output than input
 channels, dx is computed as a convolution of G with the flipped kernel (im2col of G and one
 product) instead of col2im(W^T @ G): the same arithmetic, less memory traffic (see
@@ -115,8 +121,8 @@ def _conv_input_grad(
     in space, input and output channels swapped (see :func:`_flipped_kernel`), and padding
     d*(k-1) - p (see :func:`_flipped_padding`). That route copies g's columns, O*kh*kw rows,
     where the other writes W^T @ G, C*kh*kw rows, and adds them back in col2im's kh*kw
-    read-modify-write passes: when O <= C it is faster (dx 20-30% faster for the
-    (64, 32, 28, 28) 3x3 convolution of a VGG block).
+    read-modify-write passes: when O <= C it moves less memory, and is faster (see
+    ``benchmarks/README.md``).
     """
     o, c_per_group, kh, kw = weight.shape
     groups = geometry.groups
@@ -175,7 +181,7 @@ def _conv_weight_grad(g_matrix: Any, cols: Any, weight_shape: tuple[int, ...], g
     """dW = G @ cols^T: (g, O/g, P) @ (g, P, K) -> (g, O/g, K) = (O, C/g, kh, kw).
 
     Computed as (cols @ G^T)^T, the same sums: BLAS runs this orientation of the long, thin
-    product (P = N*OH*OW is the summed axis) about 25% faster on the CPU.
+    product (P = N*OH*OW is the summed axis) faster on the CPU.
     """
     xp = backend.get_array_module(g_matrix, cols)
     cols = cols.reshape(groups, math.prod(weight_shape[1:]), g_matrix.shape[-1])
@@ -186,7 +192,7 @@ def _conv_weight_grad(g_matrix: Any, cols: Any, weight_shape: tuple[int, ...], g
 def _bias_grad(g: Any) -> Any:
     """db = g summed over N, OH, OW: (N, O, OH, OW) -> (O,).
 
-    ``einsum`` makes one pass over g, 3x faster than ``g.sum(axis=(0, 2, 3))`` on the CPU.
+    ``einsum`` makes one pass over g, where ``g.sum(axis=(0, 2, 3))`` makes several.
     """
     return backend.get_array_module(g).einsum("nohw->o", g)
 
