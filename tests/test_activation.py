@@ -108,6 +108,16 @@ def test_matches_torch_float64(torch, name):
 
 
 @pytest.mark.parametrize("name", OURS)
+def test_float32_stays_float32(name):
+    x = np.random.default_rng(1).standard_normal((4, 7)).astype(np.float32) * 4
+    ours = minicnn.tensor(x, requires_grad=True)
+    y = OURS[name](ours)
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert ours.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("name", OURS)
 def test_matches_torch_float32(torch, name):
     x = np.random.default_rng(1).standard_normal((4, 7)).astype(np.float32) * 4
     ours, theirs = minicnn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)

@@ -104,6 +104,7 @@ def trained(kind, epochs):
     return model, opt, sched
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sgd", "adam"])
 def test_resumed_training_in_a_fresh_process_matches_the_uninterrupted_run(tmp_path, kind):
     uninterrupted = {k: v.copy() for k, v in trained(kind, range(4))[0].state_dict().items()}
@@ -193,8 +194,8 @@ def test_model_only_checkpoint_and_errors(tmp_path):
         load_checkpoint(path, wrong)
 
 
+@pytest.mark.usefixtures("torch")
 def test_checkpoint_model_weights_are_readable_by_pytorch(tmp_path):
-    pytest.importorskip("torch", reason="PyTorch not installed: interop test skipped")
     from safetensors.torch import load_file
 
     model, opt, sched = trained("sgd", range(1))
@@ -245,6 +246,7 @@ def resume_loader_training_in_this_process(checkpoint, out, restore_loader="yes"
     save(model.state_dict(), out)
 
 
+@pytest.mark.slow
 def test_resumed_training_with_a_seeded_augmenting_loader_matches_the_uninterrupted_run(tmp_path):
     uninterrupted = {k: v.copy() for k, v in loader_training(range(2))[0].state_dict().items()}
 

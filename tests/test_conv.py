@@ -10,15 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minicnn
-from minicnn.ops.conv import conv2d, conv_transpose2d
+from minicnn.functional import conv2d, conv_transpose2d
 from minicnn.ops.im2col import col2im, im2col
-
-SETTINGS = settings(max_examples=30, deadline=None)
-
-
-def _torch():
-    return pytest.importorskip("torch", reason="PyTorch not installed: oracle comparison skipped")
-
 
 # --- a strategy for valid convolution configurations (reusable: minicnn.testing may take it) --
 
@@ -161,7 +154,6 @@ def _pair(v):
 # --- gradient checks ----------------------------------------------------------------------------
 
 
-@SETTINGS
 @given(conv_configs(), st.integers(0, 1000))
 def test_conv2d_gradcheck(config, seed):
     inputs = _tensors(_arrays(config, seed))
@@ -169,7 +161,6 @@ def test_conv2d_gradcheck(config, seed):
     assert minicnn.gradcheck(fn, inputs)
 
 
-@SETTINGS
 @given(conv_configs(transposed=True), st.integers(0, 1000))
 def test_conv_transpose2d_gradcheck(config, seed):
     inputs = _tensors(_arrays(config, seed))
@@ -180,7 +171,6 @@ def test_conv_transpose2d_gradcheck(config, seed):
 # --- forward values: loop-by-loop reference (no PyTorch needed) and adjointness ---------------
 
 
-@SETTINGS
 @given(conv_configs(), st.integers(0, 1000))
 def test_conv2d_matches_loop_reference(config, seed):
     x, w, b = _arrays(config, seed)
@@ -191,7 +181,6 @@ def test_conv2d_matches_loop_reference(config, seed):
     np.testing.assert_allclose(conv2d(x, w, b, **kw).numpy(), expected, rtol=1e-10, atol=1e-12)
 
 
-@SETTINGS
 @given(conv_configs(transposed=True), st.integers(0, 1000))
 def test_conv_transpose2d_matches_loop_reference(config, seed):
     x, w, b = _arrays(config, seed)
@@ -204,7 +193,6 @@ def test_conv_transpose2d_matches_loop_reference(config, seed):
     np.testing.assert_allclose(y, expected, rtol=1e-10, atol=1e-12)
 
 
-@SETTINGS
 @given(conv_configs(transposed=True), st.integers(0, 1000))
 def test_conv_transpose2d_is_the_adjoint_of_conv2d(config, seed):
     """<conv2d(z, W), x> = <z, conv_transpose2d(x, W)> for every z and x: the transposed
@@ -225,8 +213,7 @@ def test_conv_transpose2d_is_the_adjoint_of_conv2d(config, seed):
 # --- against PyTorch: values and every gradient ------------------------------------------------
 
 
-def _compare_with_torch(ours_fn, torch_fn, arrays, rtol, atol, seed):
-    torch = _torch()
+def _compare_with_torch(torch, ours_fn, torch_fn, arrays, rtol, atol, seed):
     ours = _tensors(arrays)
     theirs = _tensors(arrays, torch)
     y, y_ref = ours_fn(*ours), torch_fn(*theirs)
@@ -243,12 +230,11 @@ def _compare_with_torch(ours_fn, torch_fn, arrays, rtol, atol, seed):
             )
 
 
-@SETTINGS
 @given(conv_configs(), st.integers(0, 1000))
-def test_conv2d_matches_torch(config, seed):
-    torch = _torch()
+def test_conv2d_matches_torch(torch, config, seed):
     kw = config["kwargs"]
     _compare_with_torch(
+        torch,
         lambda x, w, b: conv2d(x, w, b, **kw),
         lambda x, w, b: torch.nn.functional.conv2d(x, w, b, **kw),
         _arrays(config, seed),
@@ -258,12 +244,11 @@ def test_conv2d_matches_torch(config, seed):
     )
 
 
-@SETTINGS
 @given(conv_configs(transposed=True), st.integers(0, 1000))
-def test_conv_transpose2d_matches_torch(config, seed):
-    torch = _torch()
+def test_conv_transpose2d_matches_torch(torch, config, seed):
     kw = config["kwargs"]
     _compare_with_torch(
+        torch,
         lambda x, w, b: conv_transpose2d(x, w, b, **kw),
         lambda x, w, b: torch.nn.functional.conv_transpose2d(x, w, b, **kw),
         _arrays(config, seed),
@@ -273,10 +258,9 @@ def test_conv_transpose2d_matches_torch(config, seed):
     )
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=10)
 @given(st.booleans(), st.integers(0, 1000), st.data())
-def test_float32_matches_torch(transposed, seed, data):
-    torch = _torch()
+def test_float32_matches_torch(torch, transposed, seed, data):
     config = data.draw(conv_configs(transposed=transposed))
     kw = config["kwargs"]
     ours_fn, torch_fn = (
@@ -285,6 +269,7 @@ def test_float32_matches_torch(transposed, seed, data):
         else (conv2d, torch.nn.functional.conv2d)
     )
     _compare_with_torch(
+        torch,
         lambda x, w, b: ours_fn(x, w, b, **kw),
         lambda x, w, b: torch_fn(x, w, b, **kw),
         _arrays(config, seed, np.float32),
@@ -307,7 +292,7 @@ def test_im2col_worked_example():
     np.testing.assert_array_equal(counts[0, 0], [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=15)
 @given(conv_configs(), st.integers(0, 1000))
 def test_col2im_is_the_adjoint_of_im2col(config, seed):
     """<im2col(x), c> = <x, col2im(c)>: col2im is im2col's transpose, hence its gradient."""
@@ -528,8 +513,7 @@ def _workspace_scenario(module, conv, conv_t, poison=lambda: None):
     return {k: v.grad.detach().numpy() for k, v in t.items()}
 
 
-def test_workspace_reuse_between_convs_matches_torch():
-    torch = _torch()
+def test_workspace_reuse_between_convs_matches_torch(torch):
     minicnn.backend.workspace((1 << 17,), np.float64)  # large enough for every conv below
     ours = _workspace_scenario(minicnn, conv2d, conv_transpose2d, _poison_workspace)
     F = torch.nn.functional

@@ -171,13 +171,22 @@ def test_resize_known_values():
     np.testing.assert_allclose(T.resize(np.ones((2, 3, 3), np.float32), 8), np.ones((2, 8, 8)))
 
 
-@given(
+RESIZES = dict(
     in_size=st.tuples(st.integers(1, 12), st.integers(1, 12)),
     out_size=st.tuples(st.integers(1, 12), st.integers(1, 12)),
     seed=st.integers(0, 5),
 )
-def test_resize_matches_torch_interpolate(in_size, out_size, seed):
-    torch = pytest.importorskip("torch", reason="torch is the reference for bilinear resizing")
+
+
+@given(**RESIZES)
+def test_resize_shape_and_dtype(in_size, out_size, seed):
+    ours = T.Resize(out_size)(image(2, *in_size, seed=seed))
+    assert ours.dtype == np.float32 and ours.shape == (2, *out_size)
+
+
+@given(**RESIZES)
+def test_resize_matches_torch_interpolate(torch, in_size, out_size, seed):
+    """torch is the reference for bilinear resizing."""
     x = image(2, *in_size, seed=seed)
     ours = T.Resize(out_size)(x)
     reference = torch.nn.functional.interpolate(

@@ -6,11 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import minicnn
 
 REPO = Path(minicnn.__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_finetune_example_prints_accuracies_above_chance():
     env = {
         **os.environ,

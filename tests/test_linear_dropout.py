@@ -8,14 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minicnn
-from minicnn.ops.dropout import dropout
-from minicnn.ops.linear import linear
+from minicnn.functional import dropout, linear
 
-SETTINGS = settings(max_examples=20, deadline=None)
-
-
-def _torch():
-    return pytest.importorskip("torch", reason="PyTorch not installed: oracle comparison skipped")
+SETTINGS = settings(max_examples=20)
 
 
 @st.composite
@@ -38,8 +33,7 @@ def test_linear_gradcheck(case):
 
 @SETTINGS
 @given(linear_cases())
-def test_linear_matches_torch(case):
-    torch = _torch()
+def test_linear_matches_torch(torch, case):
     ours = [None if a is None else minicnn.tensor(a, requires_grad=True) for a in case]
     theirs = [None if a is None else torch.tensor(a, requires_grad=True) for a in case]
     y, y_t = linear(*ours), torch.nn.functional.linear(*theirs)
@@ -149,5 +143,5 @@ def test_dropout_float32_stays_float32():
 
 @pytest.mark.parametrize("p", [-0.1, 1.5])
 def test_dropout_errors(p):
-    with pytest.raises(ValueError, match=rf"dropout: probability p must be in \[0, 1\], got {p}"):
+    with pytest.raises(ValueError, match=rf"dropout: p must be a probability in \[0, 1\], got {p}"):
         dropout(minicnn.ones(3), p)

@@ -153,10 +153,6 @@ TORCH_SCHEDULERS = [
 ]
 
 
-def torch_or_skip():
-    return pytest.importorskip("torch", reason="PyTorch not installed: oracle comparison skipped")
-
-
 def torch_optimizer(torch, lr, groups):
     params = [torch.zeros(1, requires_grad=True) for _ in range(groups)]
     return torch.optim.SGD(
@@ -176,8 +172,7 @@ def run_both(ours, theirs, epochs, metrics=None):
 
 
 @pytest.mark.parametrize(("name", "kwargs"), TORCH_SCHEDULERS)
-def test_matches_pytorch(name, kwargs):
-    torch = torch_or_skip()
+def test_matches_pytorch(torch, name, kwargs):
     ours = getattr(S, name)(make_optimizer(0.1, groups=2), **kwargs)
     theirs = getattr(torch.optim.lr_scheduler, name)(torch_optimizer(torch, 0.1, 2), **kwargs)
     got, want = run_both(ours, theirs, 25)  # several periods of the cosine
@@ -194,8 +189,7 @@ def test_matches_pytorch(name, kwargs):
         {"patience": 0, "threshold": 0.05},
     ],
 )
-def test_reduce_on_plateau_matches_pytorch(kwargs):
-    torch = torch_or_skip()
+def test_reduce_on_plateau_matches_pytorch(torch, kwargs):
     metrics = np.random.default_rng(0).uniform(0.5, 1.0, 40) + np.linspace(0.5, 0, 40)
     ours = S.ReduceLROnPlateau(make_optimizer(0.1, groups=2), **kwargs)
     theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(torch_optimizer(torch, 0.1, 2), **kwargs)
@@ -206,8 +200,7 @@ def test_reduce_on_plateau_matches_pytorch(kwargs):
         assert getattr(ours, key) == getattr(theirs, key)
 
 
-def test_chained_schedulers_match_pytorch():
-    torch = torch_or_skip()
+def test_chained_schedulers_match_pytorch(torch):
     opt, ref = make_optimizer(0.1), torch_optimizer(torch, 0.1, 1)
     ours = [S.CosineAnnealingLR(opt, T_max=6), S.StepLR(opt, step_size=4, gamma=0.5)]
     theirs = [

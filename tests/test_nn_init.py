@@ -10,10 +10,6 @@ from minicnn import nn
 from minicnn.nn import init
 
 
-def torch_or_skip():
-    return pytest.importorskip("torch", reason="PyTorch not installed: oracle comparison skipped")
-
-
 def assert_uniform(values, bound, what):
     """Samples of U(-bound, bound): inside the bounds, reaching close to them, std bound/sqrt(3)."""
     values = np.asarray(values, dtype=np.float64).ravel()
@@ -43,8 +39,7 @@ def assert_uniform(values, bound, what):
         ("selu", None),
     ],
 )
-def test_calculate_gain_matches_torch(nonlinearity, param):
-    torch = torch_or_skip()
+def test_calculate_gain_matches_torch(torch, nonlinearity, param):
     expected = torch.nn.init.calculate_gain(nonlinearity, param)
     assert init.calculate_gain(nonlinearity, param) == pytest.approx(expected, rel=1e-12)
 
@@ -57,8 +52,7 @@ def test_calculate_gain_values_and_errors():
 
 
 @pytest.mark.parametrize("shape", [(3, 5), (8, 4, 3, 3), (4, 2, 1, 5), (6, 3, 2)])
-def test_fan_in_and_fan_out_matches_torch(shape):
-    torch = torch_or_skip()
+def test_fan_in_and_fan_out_matches_torch(torch, shape):
     expected = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape))
     assert init.fan_in_and_fan_out(mc.zeros(*shape)) == expected
 
@@ -162,8 +156,7 @@ def test_default_init_bounds(name, args, kwargs):
 
 
 @pytest.mark.parametrize("name, args, kwargs", LAYERS)
-def test_default_init_matches_torch_statistics_and_shapes(name, args, kwargs):
-    torch = torch_or_skip()
+def test_default_init_matches_torch_statistics_and_shapes(torch, name, args, kwargs):
     ours = getattr(nn, name)(*args, **kwargs)
     theirs = getattr(torch.nn, name)(*args, **kwargs)
     ours_params = dict(ours.named_parameters())
@@ -191,8 +184,7 @@ def test_default_init_matches_torch_statistics_and_shapes(name, args, kwargs):
         ("CrossEntropyLoss", (), {}),
     ],
 )
-def test_parameter_and_buffer_names_shapes_dtypes_match_torch(name, args, kwargs):
-    torch = torch_or_skip()
+def test_parameter_and_buffer_names_shapes_dtypes_match_torch(torch, name, args, kwargs):
     ours = getattr(nn, name)(*args, **kwargs).state_dict()
     theirs = getattr(torch.nn, name)(*args, **kwargs).state_dict()
     assert list(ours) == list(theirs)

@@ -10,11 +10,7 @@ import minicnn as mc
 from minicnn import nn
 from minicnn.testing import check_layer, conv2d_configs, conv_transpose2d_configs, pool2d_configs
 
-FEW = settings(max_examples=12, deadline=None)
-
-
-def torch_or_skip():
-    return pytest.importorskip("torch", reason="PyTorch not installed: oracle comparison skipped")
+FEW = settings(max_examples=12)
 
 
 def normal(shape, seed=0):
@@ -27,14 +23,13 @@ def assert_close(ours, theirs, what):
     )
 
 
-def assert_same_as_torch(ours, theirs, x, args=(), torch_args=(), steps=1):
+def assert_same_as_torch(torch, ours, theirs, x, args=(), torch_args=(), steps=1):
     """Copy weights minicnn -> torch (``torch.from_numpy``), compare, then give torch new
     weights and copy torch -> minicnn (``load_state_dict`` of NumPy arrays), compare again.
 
     Compared in float64: outputs, input gradients, parameter gradients and, after ``steps``
     forward passes, every state_dict entry (BatchNorm's running statistics).
     """
-    torch = torch_or_skip()
     ours.double()
     theirs.double()
     for direction in ("minicnn -> torch", "torch -> minicnn"):
@@ -85,22 +80,24 @@ def test_linear_gradcheck(in_features, out_features, bias, leading):
 
 @FEW
 @given(st.integers(1, 5), st.integers(1, 5), st.booleans())
-def test_linear_matches_torch(in_features, out_features, bias):
-    torch = torch_or_skip()
+def test_linear_matches_torch(torch, in_features, out_features, bias):
     assert_same_as_torch(
+        torch,
         nn.Linear(in_features, out_features, bias),
         torch.nn.Linear(in_features, out_features, bias),
         normal((2, 3, in_features)),
     )
 
 
-def test_identity_and_flatten():
-    torch = torch_or_skip()
-    x = normal((2, 3, 2, 2))
-    assert_same_as_torch(nn.Flatten(), torch.nn.Flatten(), x)
-    assert_same_as_torch(nn.Flatten(0, 2), torch.nn.Flatten(0, 2), x)
-    assert_same_as_torch(nn.Identity(), torch.nn.Identity(), x)
+def test_flatten_gradcheck():
     check_layer(nn.Flatten(), (2, 3, 2))
+
+
+def test_identity_and_flatten_match_torch(torch):
+    x = normal((2, 3, 2, 2))
+    assert_same_as_torch(torch, nn.Flatten(), torch.nn.Flatten(), x)
+    assert_same_as_torch(torch, nn.Flatten(0, 2), torch.nn.Flatten(0, 2), x)
+    assert_same_as_torch(torch, nn.Identity(), torch.nn.Identity(), x)
 
 
 # --- convolutions ------------------------------------------------------------------------------
@@ -112,29 +109,43 @@ def test_conv2d_gradcheck(config, bias):
     check_layer(nn.Conv2d(**config.kwargs(), bias=bias), config.input_shape)
 
 
-@settings(max_examples=25, deadline=None)
-@given(
-    conv2d_configs(max_channels_per_group=4, max_groups=3, max_kernel=4, max_stride=3),
-    st.booleans(),
-)
-def test_conv2d_matches_torch(config, bias):
-    torch = torch_or_skip()
+WIDE_CONV2D = conv2d_configs(max_channels_per_group=4, max_groups=3, max_kernel=4, max_stride=3)
+
+
+@given(WIDE_CONV2D, st.booleans())
+def test_conv2d_output_shape(config, bias):
+    layer = nn.Conv2d(**config.kwargs(), bias=bias)
+    assert layer(mc.randn(*config.input_shape)).shape == config.output_shape
+
+
+@given(WIDE_CONV2D, st.booleans())
+def test_conv2d_matches_torch(torch, config, bias):
     ours = nn.Conv2d(**config.kwargs(), bias=bias)
-    assert ours(mc.randn(*config.input_shape)).shape == config.output_shape
     theirs = torch.nn.Conv2d(**config.kwargs(), bias=bias)
-    assert_same_as_torch(ours, theirs, normal(config.input_shape))
+    assert_same_as_torch(torch, ours, theirs, normal(config.input_shape))
 
 
-@pytest.mark.parametrize("padding", ["same", "valid"])
-@pytest.mark.parametrize("kernel_size, dilation", [(3, 1), (2, 1), ((4, 3), (1, 2)), (2, 3)])
-def test_conv2d_string_padding_matches_torch(padding, kernel_size, dilation):
-    torch = torch_or_skip()
+STRING_PADDINGS = pytest.mark.parametrize("padding", ["same", "valid"])
+DILATED_KERNELS = pytest.mark.parametrize(
+    "kernel_size, dilation", [(3, 1), (2, 1), ((4, 3), (1, 2)), (2, 3)]
+)
+
+
+@STRING_PADDINGS
+@DILATED_KERNELS
+def test_conv2d_string_padding(padding, kernel_size, dilation):
+    args = dict(kernel_size=kernel_size, padding=padding, dilation=dilation)
+    if padding == "same":
+        assert nn.Conv2d(2, 3, **args)(mc.randn(1, 2, 7, 8)).shape == (1, 3, 7, 8)
+    check_layer(nn.Conv2d(1, 2, **args), (1, 1, 7, 6))
+
+
+@STRING_PADDINGS
+@DILATED_KERNELS
+def test_conv2d_string_padding_matches_torch(torch, padding, kernel_size, dilation):
     args = dict(kernel_size=kernel_size, padding=padding, dilation=dilation)
     ours, theirs = nn.Conv2d(2, 3, **args), torch.nn.Conv2d(2, 3, **args)
-    assert_same_as_torch(ours, theirs, normal((2, 2, 7, 8)))
-    if padding == "same":
-        assert ours(mc.randn(1, 2, 7, 8, dtype=mc.float64)).shape == (1, 3, 7, 8)
-    check_layer(nn.Conv2d(1, 2, **args), (1, 1, 7, 6))
+    assert_same_as_torch(torch, ours, theirs, normal((2, 2, 7, 8)))
 
 
 @FEW
@@ -143,52 +154,79 @@ def test_conv_transpose2d_gradcheck(config, bias):
     check_layer(nn.ConvTranspose2d(**config.kwargs(), bias=bias), config.input_shape)
 
 
-@settings(max_examples=25, deadline=None)
-@given(
-    conv_transpose2d_configs(max_channels_per_group=4, max_groups=3, max_stride=3), st.booleans()
+WIDE_CONV_TRANSPOSE2D = conv_transpose2d_configs(
+    max_channels_per_group=4, max_groups=3, max_stride=3
 )
-def test_conv_transpose2d_matches_torch(config, bias):
-    torch = torch_or_skip()
+
+
+@given(WIDE_CONV_TRANSPOSE2D, st.booleans())
+def test_conv_transpose2d_output_shape(config, bias):
+    layer = nn.ConvTranspose2d(**config.kwargs(), bias=bias)
+    assert layer(mc.randn(*config.input_shape)).shape == config.output_shape
+
+
+@given(WIDE_CONV_TRANSPOSE2D, st.booleans())
+def test_conv_transpose2d_matches_torch(torch, config, bias):
     ours = nn.ConvTranspose2d(**config.kwargs(), bias=bias)
-    assert ours(mc.randn(*config.input_shape)).shape == config.output_shape
     theirs = torch.nn.ConvTranspose2d(**config.kwargs(), bias=bias)
-    assert_same_as_torch(ours, theirs, normal(config.input_shape))
+    assert_same_as_torch(torch, ours, theirs, normal(config.input_shape))
 
 
 # --- pooling -----------------------------------------------------------------------------------
 
 
-@FEW
-@given(pool2d_configs(), st.booleans())
-def test_max_pool2d_gradcheck_and_torch(config, use_default_stride):
+def max_pool2d_kwargs(config, use_default_stride):
     kwargs = config.kwargs()
     if use_default_stride:
         kwargs.pop("stride")
         # the default stride is the kernel size: the padding rule still holds
-    layer = nn.MaxPool2d(**kwargs)
-    check_layer(layer, config.input_shape)
-    torch = pytest.importorskip("torch", reason="PyTorch not installed: oracle comparison skipped")
-    assert_same_as_torch(layer, torch.nn.MaxPool2d(**kwargs), normal(config.input_shape))
+    return kwargs
 
 
 @FEW
 @given(pool2d_configs(), st.booleans())
-def test_avg_pool2d_gradcheck_and_torch(config, count_include_pad):
+def test_max_pool2d_gradcheck(config, use_default_stride):
+    check_layer(nn.MaxPool2d(**max_pool2d_kwargs(config, use_default_stride)), config.input_shape)
+
+
+@FEW
+@given(pool2d_configs(), st.booleans())
+def test_max_pool2d_matches_torch(torch, config, use_default_stride):
+    kwargs = max_pool2d_kwargs(config, use_default_stride)
+    layer, theirs = nn.MaxPool2d(**kwargs), torch.nn.MaxPool2d(**kwargs)
+    assert_same_as_torch(torch, layer, theirs, normal(config.input_shape))
+
+
+@FEW
+@given(pool2d_configs(), st.booleans())
+def test_avg_pool2d_gradcheck(config, count_include_pad):
     layer = nn.AvgPool2d(**config.kwargs(), count_include_pad=count_include_pad)
     assert layer(mc.randn(*config.input_shape)).shape == config.output_shape
     check_layer(layer, config.input_shape)
-    torch = pytest.importorskip("torch", reason="PyTorch not installed: oracle comparison skipped")
+
+
+@FEW
+@given(pool2d_configs(), st.booleans())
+def test_avg_pool2d_matches_torch(torch, config, count_include_pad):
+    layer = nn.AvgPool2d(**config.kwargs(), count_include_pad=count_include_pad)
     theirs = torch.nn.AvgPool2d(**config.kwargs(), count_include_pad=count_include_pad)
-    assert_same_as_torch(layer, theirs, normal(config.input_shape))
+    assert_same_as_torch(torch, layer, theirs, normal(config.input_shape))
 
 
-@pytest.mark.parametrize(
+ADAPTIVE_SIZES = pytest.mark.parametrize(
     "output_size, input_hw", [(1, (5, 4)), (2, (5, 7)), ((3, 2), (7, 5)), ((4, None), (6, 3))]
 )
+
+
+@ADAPTIVE_SIZES
 def test_adaptive_avg_pool2d(output_size, input_hw):
     check_layer(nn.AdaptiveAvgPool2d(output_size), (2, 2, *input_hw))
-    torch = torch_or_skip()
+
+
+@ADAPTIVE_SIZES
+def test_adaptive_avg_pool2d_matches_torch(torch, output_size, input_hw):
     assert_same_as_torch(
+        torch,
         nn.AdaptiveAvgPool2d(output_size),
         torch.nn.AdaptiveAvgPool2d(output_size),
         normal((2, 3, *input_hw)),
@@ -227,9 +265,7 @@ def batch_norm_cases(draw):
     return name, (batch, draw(st.integers(1, 3)), *spatial), options
 
 
-@settings(max_examples=25, deadline=None)
-@given(batch_norm_cases(), st.booleans(), st.integers(0, 2**16))
-def test_batch_norm_gradcheck_and_torch(case, training, seed):
+def batch_norm_layer(case, training, seed):
     name, shape, options = case
     ours = getattr(nn, name)(shape[1], **options).train(training)
     if ours.affine:
@@ -243,10 +279,20 @@ def test_batch_norm_gradcheck_and_torch(case, training, seed):
             "running_var": 1 + normal(shape[1], seed + 2) ** 2,
         }
         ours.load_state_dict({**ours.state_dict(), **stats})
-    check_layer(ours, shape, seed=seed)
-    torch = torch_or_skip()
+    return ours
+
+
+@given(batch_norm_cases(), st.booleans(), st.integers(0, 2**16))
+def test_batch_norm_gradcheck(case, training, seed):
+    check_layer(batch_norm_layer(case, training, seed), case[1], seed=seed)
+
+
+@given(batch_norm_cases(), st.booleans(), st.integers(0, 2**16))
+def test_batch_norm_matches_torch(torch, case, training, seed):
+    name, shape, options = case
+    ours = batch_norm_layer(case, training, seed)
     theirs = getattr(torch.nn, name)(shape[1], **options).train(training)
-    assert_same_as_torch(ours, theirs, normal(shape, seed), steps=3)
+    assert_same_as_torch(torch, ours, theirs, normal(shape, seed), steps=3)
     if training and ours.track_running_stats:
         # 3 steps, then torch's count (3) loaded back and 3 more steps
         assert ours.num_batches_tracked.item() == 6
@@ -322,9 +368,8 @@ def away_from_zero(shape, seed, gap=1e-3):
     return np.where(x >= 0, x + gap, x - gap)
 
 
-@settings(max_examples=25, deadline=None)
 @given(activation_cases(), st.integers(0, 2**16))
-def test_activation_gradcheck_and_torch(case, seed):
+def test_activation_gradcheck(case, seed):
     name, kwargs, shape = case
     layer = getattr(nn, name)(**kwargs)
     x = away_from_zero(shape, seed)
@@ -334,14 +379,21 @@ def test_activation_gradcheck_and_torch(case, seed):
     else:
         check_layer(layer, shape, seed=seed)
     assert layer(mc.randn(*shape)).dtype == np.float32
-    torch = torch_or_skip()
-    assert_same_as_torch(layer, getattr(torch.nn, name)(**kwargs), x)
+
+
+@given(activation_cases(), st.integers(0, 2**16))
+def test_activation_matches_torch(torch, case, seed):
+    name, kwargs, shape = case
+    layer = getattr(nn, name)(**kwargs)
+    assert_same_as_torch(
+        torch, layer, getattr(torch.nn, name)(**kwargs), away_from_zero(shape, seed)
+    )
 
 
 # --- losses ------------------------------------------------------------------------------------------
 
 REDUCTIONS = st.sampled_from(["mean", "sum", "none"])
-FEW_LOSSES = settings(max_examples=20, deadline=None)
+FEW_LOSSES = settings(max_examples=20)
 
 
 def class_weights(rng, classes, weighted):
@@ -352,26 +404,26 @@ def maybe(array, wrap):
     return None if array is None else wrap(array)
 
 
-def check_loss(ours, build_theirs, x, target):
-    """Gradient-check the loss ``ours`` on ``x`` with ``target``, then compare it with
-    ``build_theirs(torch)``, its torch twin."""
-    check_layer(ours, x.shape, args=(mc.tensor(target),))
-    torch = torch_or_skip()
-    theirs = build_theirs(torch)
+def check_loss(build, x, target):
+    """Gradient-check the loss ``build(nn, mc.tensor)`` on inputs shaped like ``x``."""
+    check_layer(build(nn, mc.tensor), x.shape, args=(mc.tensor(target),))
+
+
+def compare_loss(torch, build, x, target):
+    """The loss ``build(nn, mc.tensor)`` against its torch twin ``build(torch.nn,
+    torch.from_numpy)`` on ``x`` and ``target``."""
+    ours, theirs = build(nn, mc.tensor), build(torch.nn, torch.from_numpy)
     assert list(ours.state_dict()) == list(theirs.state_dict())
-    assert_same_as_torch(ours, theirs, x, (mc.tensor(target),), (torch.from_numpy(target),))
+    assert_same_as_torch(torch, ours, theirs, x, (mc.tensor(target),), (torch.from_numpy(target),))
 
 
-@FEW_LOSSES
-@given(
-    shapes(),
-    REDUCTIONS,
-    st.booleans(),
-    st.floats(0.0, 0.5),
-    st.booleans(),
-    st.integers(0, 2**16),
-)
-def test_cross_entropy_loss(shape, reduction, weighted, label_smoothing, probabilities, seed):
+@st.composite
+def cross_entropy_cases(draw):
+    """``(build, x, target)``: ``build(nn_module, wrap)`` makes the loss in ``minicnn.nn`` or
+    ``torch.nn``, with ``wrap`` turning its class weights into that library's tensor."""
+    shape, reduction = draw(shapes()), draw(REDUCTIONS)
+    weighted, label_smoothing = draw(st.booleans()), draw(st.floats(0.0, 0.5))
+    probabilities, seed = draw(st.booleans()), draw(st.integers(0, 2**16))
     rng = np.random.default_rng(seed)
     classes = shape[1]
     if probabilities:  # class probabilities shaped like the input
@@ -381,59 +433,102 @@ def test_cross_entropy_loss(shape, reduction, weighted, label_smoothing, probabi
         target = rng.integers(0, classes, (shape[0], *shape[2:]))
     weight = class_weights(rng, classes, weighted)
     kwargs = dict(reduction=reduction, label_smoothing=label_smoothing)
-    check_loss(
-        nn.CrossEntropyLoss(maybe(weight, mc.tensor), **kwargs),
-        lambda torch: torch.nn.CrossEntropyLoss(maybe(weight, torch.from_numpy), **kwargs),
-        normal(shape, seed),
-        target,
-    )
+
+    def build(nn_module, wrap):
+        return nn_module.CrossEntropyLoss(maybe(weight, wrap), **kwargs)
+
+    return build, normal(shape, seed), target
 
 
-@FEW_LOSSES
-@given(shapes(), REDUCTIONS, st.booleans(), st.integers(0, 2**16))
-def test_nll_loss(shape, reduction, weighted, seed):
+@st.composite
+def nll_loss_cases(draw):
+    shape, reduction = draw(shapes()), draw(REDUCTIONS)
+    weighted, seed = draw(st.booleans()), draw(st.integers(0, 2**16))
     rng = np.random.default_rng(seed)
     target = rng.integers(0, shape[1], (shape[0], *shape[2:]))
     weight = class_weights(rng, shape[1], weighted)
-    check_loss(
-        nn.NLLLoss(maybe(weight, mc.tensor), reduction),
-        lambda torch: torch.nn.NLLLoss(maybe(weight, torch.from_numpy), reduction=reduction),
-        normal(shape, seed),
-        target,
-    )
+
+    def build(nn_module, wrap):
+        return nn_module.NLLLoss(maybe(weight, wrap), reduction=reduction)
+
+    return build, normal(shape, seed), target
 
 
-@FEW_LOSSES
-@given(shapes(), REDUCTIONS, st.integers(0, 2**16))
-def test_mse_loss(shape, reduction, seed):
-    check_loss(
-        nn.MSELoss(reduction),
-        lambda torch: torch.nn.MSELoss(reduction=reduction),
-        normal(shape, seed),
-        normal(shape, seed + 1),
-    )
+@st.composite
+def mse_loss_cases(draw):
+    shape, reduction, seed = draw(shapes()), draw(REDUCTIONS), draw(st.integers(0, 2**16))
+
+    def build(nn_module, wrap):
+        return nn_module.MSELoss(reduction=reduction)
+
+    return build, normal(shape, seed), normal(shape, seed + 1)
 
 
-@FEW_LOSSES
-@given(shapes(), REDUCTIONS, st.booleans(), st.booleans(), st.integers(0, 2**16))
-def test_bce_with_logits_loss(shape, reduction, weighted, pos_weighted, seed):
+@st.composite
+def bce_with_logits_loss_cases(draw):
+    shape, reduction = draw(shapes()), draw(REDUCTIONS)
+    weighted, pos_weighted = draw(st.booleans()), draw(st.booleans())
+    seed = draw(st.integers(0, 2**16))
     rng = np.random.default_rng(seed)
     target = rng.uniform(0, 1, shape)
     # both broadcast along the last axis, as in PyTorch (one value per class for (N, C))
     weight = rng.uniform(0.2, 2.0, shape[-1]) if weighted else None
     pos_weight = rng.uniform(0.2, 2.0, shape[-1]) if pos_weighted else None
-    check_loss(
-        nn.BCEWithLogitsLoss(
-            maybe(weight, mc.tensor), reduction, pos_weight=maybe(pos_weight, mc.tensor)
-        ),
-        lambda torch: torch.nn.BCEWithLogitsLoss(
-            maybe(weight, torch.from_numpy),
-            reduction=reduction,
-            pos_weight=maybe(pos_weight, torch.from_numpy),
-        ),
-        normal(shape, seed),
-        target,
-    )
+
+    def build(nn_module, wrap):
+        return nn_module.BCEWithLogitsLoss(
+            maybe(weight, wrap), reduction=reduction, pos_weight=maybe(pos_weight, wrap)
+        )
+
+    return build, normal(shape, seed), target
+
+
+@FEW_LOSSES
+@given(cross_entropy_cases())
+def test_cross_entropy_loss(case):
+    check_loss(*case)
+
+
+@FEW_LOSSES
+@given(cross_entropy_cases())
+def test_cross_entropy_loss_matches_torch(torch, case):
+    compare_loss(torch, *case)
+
+
+@FEW_LOSSES
+@given(nll_loss_cases())
+def test_nll_loss(case):
+    check_loss(*case)
+
+
+@FEW_LOSSES
+@given(nll_loss_cases())
+def test_nll_loss_matches_torch(torch, case):
+    compare_loss(torch, *case)
+
+
+@FEW_LOSSES
+@given(mse_loss_cases())
+def test_mse_loss(case):
+    check_loss(*case)
+
+
+@FEW_LOSSES
+@given(mse_loss_cases())
+def test_mse_loss_matches_torch(torch, case):
+    compare_loss(torch, *case)
+
+
+@FEW_LOSSES
+@given(bce_with_logits_loss_cases())
+def test_bce_with_logits_loss(case):
+    check_loss(*case)
+
+
+@FEW_LOSSES
+@given(bce_with_logits_loss_cases())
+def test_bce_with_logits_loss_matches_torch(torch, case):
+    compare_loss(torch, *case)
 
 
 # --- a small model end to end ------------------------------------------------------------------------
@@ -451,13 +546,12 @@ def build_cnn(nn_module):
     )
 
 
-def test_small_cnn_matches_torch_end_to_end():
-    torch = torch_or_skip()
+def test_small_cnn_matches_torch_end_to_end(torch):
     ours, theirs = build_cnn(nn), build_cnn(torch.nn)
     assert {k: v.shape for k, v in ours.state_dict().items()} == {
         k: tuple(v.shape) for k, v in theirs.state_dict().items()
     }
-    assert_same_as_torch(ours, theirs, normal((3, 1, 6, 6)), steps=2)
+    assert_same_as_torch(torch, ours, theirs, normal((3, 1, 6, 6)), steps=2)
 
 
 def test_small_cnn_gradcheck_in_train_mode():

@@ -11,10 +11,6 @@ import minicnn as mc
 from minicnn import nn
 
 
-def torch_or_skip():
-    return pytest.importorskip("torch", reason="PyTorch not installed: oracle comparison skipped")
-
-
 class Block(nn.Module):
     """conv -> bn -> relu, with a custom parameter and a plain attribute."""
 
@@ -216,8 +212,7 @@ def test_state_dict_keys_order_and_raw_arrays():
     assert all(isinstance(v, mc.Tensor) for v in net.state_dict(keep_vars=True).values())
 
 
-def test_state_dict_keys_match_torch():
-    torch = torch_or_skip()
+def test_state_dict_keys_match_torch(torch):
     tnn = torch.nn
 
     class TorchBlock(tnn.Module):
@@ -565,8 +560,7 @@ def test_repr_is_nested_like_pytorch():
     assert repr(build_tiny(nn)) == EXPECTED_REPR
 
 
-def test_repr_matches_torch():
-    torch = torch_or_skip()
+def test_repr_matches_torch(torch):
     assert repr(build_tiny(nn)) == repr(build_tiny(torch.nn))
 
 

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import minicnn as mc
@@ -333,14 +333,9 @@ TORCH_CASES = [
 ]
 
 
-def torch_or_skip():
-    return pytest.importorskip("torch", reason="PyTorch not installed: oracle comparison skipped")
-
-
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize(("name", "kwargs"), TORCH_CASES)
-def test_matches_pytorch_step_by_step(name, kwargs, dtype):
-    torch = torch_or_skip()
+def test_matches_pytorch_step_by_step(torch, name, kwargs, dtype):
     rng = np.random.default_rng(1)
     init = [rng.standard_normal(s).astype(dtype) for s in [(4, 3), (3,), (2, 2)]]
     ours = [mc.tensor(a.copy(), requires_grad=True) for a in init]
@@ -419,10 +414,8 @@ HYPERPARAMETERS = st.one_of(
 )
 
 
-@settings(max_examples=30, deadline=None)
 @given(config=HYPERPARAMETERS, seed=st.integers(0, 2**16))
-def test_random_hyperparameters_match_pytorch(config, seed):
-    torch = torch_or_skip()
+def test_random_hyperparameters_match_pytorch(torch, config, seed):
     name, kwargs = config
     rng = np.random.default_rng(seed)
     init = rng.standard_normal((3, 2))

@@ -205,12 +205,7 @@ def test_a_missing_file_raises_file_not_found(tmp_path):
 # --- PyTorch interoperability ------------------------------------------------------------------
 
 
-def torch_or_skip():
-    return pytest.importorskip("torch", reason="PyTorch not installed: interop test skipped")
-
-
-def test_files_are_readable_by_pytorch_and_back(tmp_path):
-    torch = torch_or_skip()
+def test_files_are_readable_by_pytorch_and_back(torch, tmp_path):
     from safetensors.torch import load_file, save_file
 
     arrays = {k: v for k, v in sample_arrays().items() if k != "strided"}
@@ -227,8 +222,7 @@ def test_files_are_readable_by_pytorch_and_back(tmp_path):
     assert loaded["n"].dtype == np.int64 and loaded["n"] == 4
 
 
-def test_a_pytorch_state_dict_loads_into_the_matching_minicnn_model(tmp_path):
-    torch = torch_or_skip()
+def test_a_pytorch_state_dict_loads_into_the_matching_minicnn_model(torch, tmp_path):
     from safetensors.torch import load_file, save_file
 
     from minicnn import nn
