@@ -152,6 +152,10 @@ def test_errors():
         "dtype, got float64 input, float32 running_mean, float32 running_var",
     ):
         batch_norm(np.zeros((2, 3)), minicnn.zeros(3), minicnn.ones(3))
+    with pytest.raises(
+        TypeError, match="batch_norm: running_var must be a Tensor .updated in place. or None"
+    ):
+        batch_norm(np.zeros((2, 3)), minicnn.zeros(3), np.ones(3))
     with pytest.raises(ValueError, match="batch_norm: eps must be a non-negative number, got -1"):
         batch_norm(np.zeros((2, 3)), None, None, training=True, eps=-1)
     with pytest.raises(TypeError, match="batch_norm: momentum must be a real number, got 'a'"):

@@ -43,6 +43,11 @@ def batch_norm(
     x, weight, bias = as_tensor(x), _optional(weight), _optional(bias)
     if x.ndim < 2:
         raise ValueError(f"{op}: expected an input of shape (N, C, *), got {x.shape}")
+    for name, t in [("running_mean", running_mean), ("running_var", running_var)]:
+        if t is not None and not isinstance(t, Tensor):
+            raise TypeError(
+                f"{op}: {name} must be a Tensor (updated in place) or None, got {type(t).__name__}"
+            )
     channels = x.shape[1]
     what = f"an input with {channels} channels"
     for name, t in [
