@@ -4,9 +4,9 @@ Each op standardises groups of M values, ``xhat = (x - mean) / std`` with the gr
 biased variance, ``std = sqrt(var + eps)``, then scales and shifts. Only the groups differ;
 each op views its input as an ``(A, B, L)`` array and standardises every b over a and l:
 
-    batch norm  (N, C, *)      -> (N, C, L)          one group per channel, M = N * L
-    layer norm  (*, *shape)    -> (1, rows, K)       one group per row, M = K = prod(shape)
-    group norm  (N, C, *)      -> (1, N * G, C/G * L)  one group per (sample, group)
+    batch norm  (N, C, *)    -> (N, C, L)            one group per channel, M = N * L
+    layer norm  (*, *shape)  -> (1, rows, K)         one group per row, M = K = prod(shape)
+    group norm  (N, C, *)    -> (1, N * G, C/G * L)  one per (sample, group), M = C/G * L
 
 With ``dxhat`` the gradient reaching xhat and sums over a group's M values, all three share
 
