@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minicnn
-from minicnn.ops.loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
+from minicnn.functional import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
 
 SETTINGS = settings(max_examples=20)
 reductions = st.sampled_from(["mean", "sum", "none"])
@@ -241,7 +241,8 @@ def test_errors():
     x = np.zeros((2, 3))
     with pytest.raises(
         IndexError,
-        match=r"cross_entropy: target class out of range: expected values in \[0, 2\] for 3 classes, got values from 0 to 3",
+        match=r"cross_entropy: target class out of range: expected values in \[0, 2\] for 3 "
+        r"classes \(or ignore_index=-100\), got values from 0 to 3",
     ):
         cross_entropy(x, np.array([0, 3]))
     with pytest.raises(
@@ -249,12 +250,19 @@ def test_errors():
     ):
         nll_loss(x, np.array([-1, 0]))
     with pytest.raises(
-        ValueError,
-        match=r"cross_entropy: expected target of integer class indices with shape \(2,\)",
+        TypeError, match="cross_entropy: expected target of integer class indices, got float64"
     ):
         cross_entropy(x, np.array([0.0, 1.0]))
+    with pytest.raises(TypeError, match="nll_loss: expected target of integer class indices"):
+        nll_loss(x, np.array([True, False]))
     with pytest.raises(
-        ValueError, match=r"nll_loss: expected target of integer class indices with shape \(2, 4\)"
+        ValueError,
+        match=r"cross_entropy: expected target of class indices with shape \(2,\) or class "
+        r"probabilities with shape \(2, 3\) for input \(2, 3\), got float64 of shape \(3,\)",
+    ):
+        cross_entropy(x, np.zeros(3))
+    with pytest.raises(
+        ValueError, match=r"nll_loss: expected target of class indices with shape \(2, 4\)"
     ):
         nll_loss(np.zeros((2, 3, 4)), np.array([0, 1]))
     with pytest.raises(
@@ -263,12 +271,19 @@ def test_errors():
     ):
         cross_entropy(x, np.array([0, 1]), weight=np.ones(2))
     with pytest.raises(
-        ValueError, match="cross_entropy: reduction must be 'mean', 'sum' or 'none', got 'avg'"
+        ValueError,
+        match="cross_entropy: reduction must be one of 'mean', 'sum', 'none', got 'avg'",
     ):
         cross_entropy(x, np.array([0, 1]), reduction="avg")
     with pytest.raises(ValueError, match=r"cross_entropy: expected input of shape \(N, C\)"):
         cross_entropy(np.zeros(3), np.array(1))
-    with pytest.raises(ValueError, match="label_smoothing must be in"):
+    with pytest.raises(
+        TypeError, match="cross_entropy: expected a floating-point input, got int64"
+    ):
+        cross_entropy(np.zeros((2, 3), np.int64), np.array([0, 1]))
+    with pytest.raises(
+        ValueError, match=r"cross_entropy: label_smoothing must be a probability in \[0, 1\]"
+    ):
         cross_entropy(x, np.array([0, 1]), label_smoothing=1.5)
     with pytest.raises(
         ValueError, match=r"mse_loss: expected target of the input's shape \(2, 1\), got \(2,\)"
@@ -282,5 +297,5 @@ def test_errors():
         ValueError, match=r"pos_weight of shape \(2,\) does not broadcast to the input \(2, 3\)"
     ):
         binary_cross_entropy_with_logits(x, x, pos_weight=np.ones(2))
-    with pytest.raises(ValueError, match="mse_loss: reduction must be"):
+    with pytest.raises(ValueError, match="mse_loss: reduction must be one of"):
         mse_loss(x, x, reduction=None)

@@ -9,7 +9,6 @@ from ``minicnn/ops/``, which computes on raw arrays and trusts what it is given.
     y = F.relu(F.conv2d(x, weight, bias, padding=1))
 """
 
-from ..ops.loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
 from .activation import (
     elu,
     gelu,
@@ -27,6 +26,13 @@ from .activation import (
 )
 from .conv import conv2d, conv_transpose2d
 from .linear import dropout, linear
+from .loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    mse_loss,
+    nll_loss,
+)
 from .norm import batch_norm, group_norm, layer_norm
 from .pool import (
     adaptive_avg_pool2d,
@@ -39,7 +45,8 @@ from .pool import (
 )
 
 __all__ = [
-    "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy_with_logits",
+    "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
     "conv2d", "conv_transpose2d", "cross_entropy", "dropout", "elu", "gelu",
     "global_avg_pool2d", "global_max_pool2d", "leaky_relu", "linear", "log_softmax",
     "max_pool2d", "mse_loss", "nll_loss", "relu", "sigmoid", "softmax", "tanh",
