@@ -25,6 +25,7 @@ from .activation import (
     tanh,
 )
 from .conv import conv2d, conv_transpose2d
+from .interpolate import interpolate
 from .linear import dropout, linear
 from .loss import (
     binary_cross_entropy,
@@ -48,6 +49,7 @@ __all__ = [
     "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "conv2d", "conv_transpose2d", "cross_entropy", "dropout", "elu", "gelu",
+    "interpolate",
     "global_avg_pool2d", "global_max_pool2d", "leaky_relu", "linear", "log_softmax",
     "max_pool2d", "mse_loss", "nll_loss", "relu", "sigmoid", "softmax", "tanh",
     "group_norm", "hardswish", "layer_norm", "mish", "relu6", "silu", "softplus",

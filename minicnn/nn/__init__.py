@@ -40,6 +40,7 @@ from .pooling import (
     MaxPool2d,
     MaxUnpool2d,
 )
+from .upsampling import Upsample
 
 __all__ = [
     "ELU",
@@ -84,5 +85,6 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "Upsample",
     "init",
 ]
