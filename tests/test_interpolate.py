@@ -61,7 +61,8 @@ def test_interpolate_matches_torch(torch, case):
 @FEW
 @given(resize_cases())
 def test_interpolate_float32_matches_torch(torch, case):
-    _compare(torch, *case, np.float32, dict(rtol=1e-5, atol=1e-6))
+    # float32 rounding of sums of a few O(1) terms, which may cancel: an absolute tolerance
+    _compare(torch, *case, np.float32, dict(rtol=1e-5, atol=1e-5))
 
 
 @FEW
