@@ -150,7 +150,10 @@ class MaxPool2dFunction(_WindowPool):
     copied into one contiguous buffer, so that the four operations on it run on contiguous
     memory (forward 1.2 ms instead of 2.3). ``where``, ``copyto(..., where=)`` and boolean
     indexing are avoided on this path: on a random mask each takes 1.1-1.7 ms, 10-50x more
-    than ``maximum``; backward selects with :func:`_where_or_zero` instead.
+    than ``maximum``. Backward selects with bit patterns instead (:func:`_where_or_zero`),
+    and without overlap multiplies straight into dx's slices: ((32, 64, 32, 32), 2x2)
+    backward 6.3 ms instead of 8.6 for the float product ``g * (arg == k)`` it replaces,
+    which also turned an infinite g into NaN at the other positions.
     """
 
     def __init__(self, geometry: PoolGeometry, return_indices: bool = False):
@@ -214,14 +217,25 @@ class MaxPool2dFunction(_WindowPool):
 
     def backward(self, g: Any, *_: Any) -> Any:
         xp = backend.get_array_module(g)
-        dx = xp.zeros(self.padded_shape, dtype=self.dtype)
-        overlapping = self._overlapping()
+        g = g.astype(self.dtype, copy=False)
+        if self._overlapping():  # an input pixel may be the maximum of several windows: add
+            dx = xp.zeros(self.padded_shape, dtype=self.dtype)
+            for k, (rows, cols) in self._offsets():
+                dx[..., rows, cols] += _where_or_zero(self.arg == k, g)
+            return self._crop(dx)
+        # At most one window per pixel: write g where arg == k, else 0, straight into the
+        # slice (as bits, see _where_or_zero: exact also for an infinite g). Where the windows
+        # tile the padded input (stride = kernel), every pixel is written: no zeroing needed.
+        geometry, (ho, wo) = self.geometry, self.out_hw
+        tiled = (
+            geometry.kernel == geometry.stride
+            and geometry.dilation == (1, 1)
+            and self.padded_shape[-2:] == (ho * geometry.stride[0], wo * geometry.stride[1])
+        )
+        dx = (xp.empty if tiled else xp.zeros)(self.padded_shape, dtype=self.dtype)
+        dx_bits, g_bits = _unsigned_view(dx), _unsigned_view(g)
         for k, (rows, cols) in self._offsets():
-            routed = _where_or_zero(self.arg == k, g)  # exact, also for an infinite g
-            if overlapping:  # an input pixel may be the maximum of several windows
-                dx[..., rows, cols] += routed
-            else:  # at most one window per pixel: assigning is faster than adding
-                dx[..., rows, cols] = routed
+            xp.multiply(g_bits, self.arg == k, out=dx_bits[..., rows, cols])
         return self._crop(dx)
 
 
