@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import os
 import platform
 import statistics
@@ -45,11 +44,11 @@ import minicnn  # noqa: E402
 
 
 # --- the rows --------------------------------------------------------------------------------
-# op name (the same in minicnn and torch.nn.functional), shape text, input shapes in the op's
-# argument order, minicnn module, keyword arguments (the same for both frameworks).
+# op name (the same in minicnn.functional and torch.nn.functional), shape text, input shapes
+# in the op's argument order, keyword arguments (the same for both frameworks).
 class Row:
-    def __init__(self, op: str, text: str, shapes: dict, module: str, **kwargs: Any):
-        self.op, self.text, self.shapes, self.module, self.kwargs = op, text, shapes, module, kwargs
+    def __init__(self, op: str, text: str, shapes: dict, **kwargs: Any):
+        self.op, self.text, self.shapes, self.kwargs = op, text, shapes, kwargs
 
 
 def _conv(x: tuple, out: int, k: int, transposed: bool = False, **kwargs: Any) -> Row:
@@ -58,7 +57,7 @@ def _conv(x: tuple, out: int, k: int, transposed: bool = False, **kwargs: Any) -
     text = f"{x} -> {out}, {k}x{k}" + "".join(f", {a}={v}" for a, v in kwargs.items())
     op = "conv_transpose2d" if transposed else "conv2d"
     shapes = {"x": x, "weight": weight, "bias": (out,)}
-    return Row(op, text, shapes, "minicnn.ops.conv", **kwargs)
+    return Row(op, text, shapes, **kwargs)
 
 
 BATCH = (32, 64, 32, 32)
@@ -69,13 +68,12 @@ ROWS = [
     _conv(BATCH, 128, 1),
     _conv(BATCH, 64, 3, padding=1, groups=64),
     _conv((32, 64, 16, 16), 32, 2, transposed=True, stride=2),
-    Row("max_pool2d", f"{BATCH}, 2x2", {"x": BATCH}, "minicnn.ops.pool", kernel_size=2),
-    Row("relu", f"{BATCH}", {"x": BATCH}, "minicnn.ops.activation"),
+    Row("max_pool2d", f"{BATCH}, 2x2", {"x": BATCH}, kernel_size=2),
+    Row("relu", f"{BATCH}", {"x": BATCH}),
     Row(
         "batch_norm",
         f"{BATCH}, training",
         {"x": BATCH, "running_mean": (64,), "running_var": (64,), "weight": (64,), "bias": (64,)},
-        "minicnn.ops.norm",
         training=True,
     ),
 ]
@@ -103,12 +101,9 @@ def _step(fn: Callable, inputs: list, kwargs: dict, make_grad: Callable, sync: C
     return run
 
 
-def _minicnn_step(row: Row, device: str) -> Callable | str:
-    """The step, or why the op cannot run."""
-    try:
-        fn = getattr(importlib.import_module(row.module), row.op)
-    except (ImportError, AttributeError) as error:
-        return f"{row.module}.{row.op} not importable ({error})"
+def _minicnn_step(row: Row, device: str) -> Callable:
+    """One forward + backward of the row's op in minicnn."""
+    fn = getattr(minicnn.functional, row.op)
     inputs = [
         minicnn.tensor(a, requires_grad=not name.startswith("running_"), device=device)
         for name, a in _arrays(row.shapes).items()
@@ -193,9 +188,6 @@ def main(argv: list[str] | None = None) -> None:
             if args.only not in row.op:
                 continue
             mine = _minicnn_step(row, args.device)
-            if isinstance(mine, str):
-                print(f"| {row.op} | {row.text} | skipped: {mine} | | | | |")
-                continue
             if torch is None:
                 (ours,) = _time([mine], args.warmup, args.repeats)
                 print(f"| {row.op} | {row.text} | {ours:.1f} | - | - | - | - |", flush=True)
