@@ -9,6 +9,7 @@ from .functions import abs, cat, clip, exp, log, pad, sqrt, stack, tanh
 from .gradcheck import GradcheckError, gradcheck
 from .serialization import CheckpointError, load, save
 from .tensor import Tensor, tensor
+from .threads import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 
@@ -19,4 +20,5 @@ __all__ = [
     "functional", "gradcheck", "int32", "int64", "is_grad_enabled", "log", "manual_seed", "nn",
     "no_grad", "ones", "ones_like", "pad", "rand", "randn", "sqrt", "stack", "tanh", "tensor",
     "uint8", "zeros", "zeros_like",
+    "get_num_threads", "set_num_threads",
 ]  # fmt: skip

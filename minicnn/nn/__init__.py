@@ -5,7 +5,7 @@ Layers are thin: they hold ``Parameter``s (and buffers) and call the differentia
 initialisation are PyTorch's, so weights can be exchanged with ``torch.nn`` models.
 """
 
-from . import init
+from . import init, utils
 from .activation import (
     ELU,
     GELU,
@@ -22,7 +22,7 @@ from .activation import (
     Tanh,
 )
 from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
-from .container import ModuleList, Sequential
+from .container import ModuleDict, ModuleList, Sequential
 from .conv import Conv2d, ConvTranspose2d
 from .dropout import Dropout
 from .flatten import Flatten
@@ -73,6 +73,7 @@ __all__ = [
     "MaxUnpool2d",
     "Mish",
     "Module",
+    "ModuleDict",
     "ModuleList",
     "NLLLoss",
     "Parameter",
@@ -87,4 +88,5 @@ __all__ = [
     "Tanh",
     "Upsample",
     "init",
+    "utils",
 ]

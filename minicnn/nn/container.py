@@ -1,9 +1,10 @@
-"""Containers: ``Sequential`` (a chain of layers) and ``ModuleList`` (a list of layers)."""
+"""Containers: ``Sequential`` (a chain of layers), ``ModuleList`` (a list of layers) and
+``ModuleDict`` (layers by name)."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from typing import Any
 
 from .module import Module, _addindent
@@ -142,3 +143,80 @@ class ModuleList(Module):
             )
             lines.append(_addindent(label, 2))
         return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
+
+
+class ModuleDict(Module):
+    """An ordered dict of modules whose parameters are registered, keyed by name: the keys are
+    the names in ``state_dict`` (``"encoder.weight"``). Like PyTorch's: indexing,
+    assignment, ``del``, ``in``, ``len``, iteration over the keys in insertion order,
+    ``keys``/``values``/``items``, ``update``, ``pop`` and ``clear``. A key must be a valid
+    module name (a string without ".", not an attribute of the ModuleDict such as ``"keys"``).
+    It has no ``forward``: the owner decides how to call its entries.
+    """
+
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self.add_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        del self._modules[key]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._modules
+
+    def keys(self) -> KeysView[str]:
+        return self._modules.keys()
+
+    def values(self) -> ValuesView[Module]:
+        return self._modules.values()
+
+    def items(self) -> ItemsView[str, Module]:
+        return self._modules.items()
+
+    def pop(self, key: str) -> Module:
+        """Remove ``key`` and return its module."""
+        module = self[key]
+        del self[key]
+        return module
+
+    def clear(self) -> None:
+        self._modules.clear()
+
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        """Add (or replace) the entries of a mapping (a dict, an OrderedDict, a ModuleDict), in
+        its order, or of an iterable of (key, module) pairs."""
+        if isinstance(modules, (Mapping, ModuleDict)):
+            for key, module in modules.items():
+                self[key] = module
+            return
+        if not isinstance(modules, Iterable) or isinstance(modules, (str, Module)):
+            raise TypeError(
+                f"ModuleDict.update: expected a mapping or an iterable of (key, module) pairs, "
+                f"got {type(modules).__name__}"
+            )
+        for i, pair in enumerate(modules):
+            if not isinstance(pair, Iterable) or isinstance(pair, (str, Module)):
+                raise TypeError(
+                    f"ModuleDict.update: element #{i} must be a (key, module) pair, got "
+                    f"{type(pair).__name__}"
+                )
+            pair = tuple(pair)
+            if len(pair) != 2:
+                raise ValueError(
+                    f"ModuleDict.update: element #{i} must be a (key, module) pair, got "
+                    f"{len(pair)} items"
+                )
+            self[pair[0]] = pair[1]
