@@ -80,7 +80,7 @@ def test_repr_is_readable():
     assert repr(mc.tensor([1.0], requires_grad=True)) == "tensor([1.], requires_grad=True)"
     assert repr(mc.tensor([1, 2])) == "tensor([1, 2], dtype=int64)"
     y = mc.tensor([1.0], requires_grad=True) * 2
-    assert repr(y) == "tensor([2.], grad_fn=<Mul>)"
+    assert repr(y) == "tensor([2.], grad_fn=<MulScalar>)"
     assert repr(mc.tensor([[1.0, 2.0], [3.0, 4.0]])) == "tensor([[1., 2.],\n        [3., 4.]])"
 
 
