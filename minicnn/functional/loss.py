@@ -110,7 +110,9 @@ def cross_entropy(
     summed weights of the targets. ``label_smoothing`` eps mixes the target with the uniform
     distribution: (1 - eps) t + eps / C. Targets equal to ``ignore_index`` count for nothing
     (not in the mean's divisor either); with class probabilities it must stay negative, as in
-    PyTorch. Class labels are checked as the module docstring says.
+    PyTorch. Labels must be integers; on the CPU one out of range raises IndexError, on a GPU
+    the values are not checked (that would copy them to the host): as in PyTorch on a GPU, an
+    out-of-range label there is not caught before the kernel runs.
     """
     op = "cross_entropy"
     choice(op, "reduction", reduction, REDUCTIONS)
@@ -150,7 +152,7 @@ def nll_loss(
     """Negative log-likelihood: ``-input[n, target[n]]`` (times the class weight), for
     ``input`` holding log-probabilities (N, C) or (N, C, d1, ...), e.g. from log_softmax, and
     class indices (N,) or (N, d1, ...). Targets equal to ``ignore_index`` count for nothing.
-    Class labels are checked as the module docstring says."""
+    Labels are checked as in :func:`cross_entropy` (their values on the CPU only)."""
     op = "nll_loss"
     choice(op, "reduction", reduction, REDUCTIONS)
     ignore_index = check_ignore_index(op, ignore_index)
