@@ -12,7 +12,7 @@ import pytest
 import minicnn as mc
 from minicnn import backend, nn, optim
 from minicnn.checkpoint import decode, encode, load_checkpoint, save_checkpoint
-from minicnn.ops.loss import cross_entropy
+from minicnn.functional import cross_entropy
 from minicnn.optim.lr_scheduler import StepLR
 from minicnn.serialization import CheckpointError, load, save
 

@@ -5,7 +5,7 @@ import pytest
 
 import minicnn as mc
 from minicnn import nn, optim
-from minicnn.ops.loss import cross_entropy
+from minicnn.functional import cross_entropy
 
 
 def small_cnn():
