@@ -1,6 +1,6 @@
 """minicnn: a from-scratch deep-learning framework in NumPy (and CuPy) for learning backprop."""
 
-from . import data, functional, nn, optim
+from . import data, functional, models, nn, optim
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad
 from .backend import cuda_available, float16, float32, float64, int32, int64, manual_seed, uint8
 from .checkpoint import load_checkpoint, save_checkpoint
@@ -20,5 +20,5 @@ __all__ = [
     "functional", "gradcheck", "int32", "int64", "is_grad_enabled", "log", "manual_seed", "nn",
     "no_grad", "ones", "ones_like", "pad", "rand", "randn", "sqrt", "stack", "tanh", "tensor",
     "uint8", "zeros", "zeros_like",
-    "get_num_threads", "set_num_threads",
+    "get_num_threads", "set_num_threads", "models",
 ]  # fmt: skip
