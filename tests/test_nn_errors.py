@@ -250,7 +250,7 @@ def test_dtype_mismatch_is_an_error_naming_the_fix():
         (
             lambda: nn.CrossEntropyLoss(reduction="avg"),
             ValueError,
-            "CrossEntropyLoss: reduction must be 'mean', 'sum' or 'none', got 'avg'",
+            "CrossEntropyLoss: reduction must be one of 'mean', 'sum', 'none', got 'avg'",
         ),
     ],
 )

@@ -12,6 +12,8 @@ import numbers
 from collections.abc import Iterable
 from typing import Any
 
+from .. import backend
+
 Pair = tuple[int, int]
 
 
@@ -92,3 +94,10 @@ def same_dtype(where: str, **tensors: Any) -> None:
             f"{where}: {listed} must have the same dtype, got {got}; convert the {first} "
             f"(x.to(minicnn.{w.dtype})) or the model (model.to(minicnn.{x.dtype}))"
         )
+
+
+def values_checkable(t: Any) -> bool:
+    """Whether a check may read ``t``'s values: only on the CPU. Elsewhere reading them would
+    copy them to the host and wait for the device, so (as PyTorch on a GPU) value checks such
+    as "labels in range" are skipped there; shapes and dtypes are always checked."""
+    return backend.device_of(t.data) == "cpu"

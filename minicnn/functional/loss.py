@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import backend
 from ..ops.loss import BCEWithLogits, BinaryCrossEntropy, CrossEntropy, MSELoss, NLLLoss
 from ..tensor import Tensor, as_tensor
-from ._args import choice, is_int, probability
+from ._args import choice, is_int, probability, values_checkable
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -28,10 +27,6 @@ def check_ignore_index(where: str, value: Any) -> int:
     if not is_int(value):
         raise TypeError(f"{where}: ignore_index must be an int, got {value!r}")
     return int(value)
-
-
-def _on_cpu(t: Tensor) -> bool:
-    return backend.get_array_module(t.data) is backend.xp_for("cpu")
 
 
 def _check_input(op: str, input: Tensor) -> None:
@@ -90,7 +85,7 @@ def _check_class_target(op: str, input: Tensor, target: Tensor, ignore_index: in
             f"{op}: expected target of integer class indices, got {target.dtype} "
             f"(convert it with target.to(minicnn.int64))"
         )
-    if _on_cpu(target):
+    if values_checkable(target):
         _check_labels(op, target.data, input.shape[1], ignore_index)
 
 
@@ -196,7 +191,7 @@ def _check_broadcasts(op: str, name: str, t: Tensor | None, shape: tuple[int, ..
 
 def _check_unit_interval(op: str, name: str, t: Tensor) -> None:
     """Values in [0, 1] (nan fails too); on the CPU only, like the label check."""
-    if t.numel() == 0 or not _on_cpu(t):
+    if t.numel() == 0 or not values_checkable(t):
         return
     low, high = t.data.min(), t.data.max()
     if not (low >= 0 and high <= 1):

@@ -22,7 +22,7 @@ from ..ops.pool import (
 )
 from ..ops.reduce import Mean
 from ..tensor import Tensor, as_tensor
-from ._args import boolean, int_pair, is_int
+from ._args import boolean, int_pair, is_int, values_checkable
 
 IntOrPair = int | tuple[int, int]
 OutputSize = int | tuple[int | None, int | None]
@@ -220,7 +220,7 @@ def max_unpool2d(
             f"{op}: input and indices must be on one device, got {x.device} and {indices.device}"
         )
     oh, ow = _unpool_output_size(op, x, kernel, stride, padding, output_size)
-    if indices.numel():
+    if indices.numel() and values_checkable(indices):
         low, high = int(indices.data.min()), int(indices.data.max())
         if low < 0 or high >= oh * ow:
             bad = low if low < 0 else high

@@ -57,7 +57,7 @@ def linear_matrix(
     if out == size:
         return xp.eye(size, dtype=dtype)
     o = xp.arange(out).astype(dtype)
-    as_dtype = lambda v: xp.asarray(v, dtype=dtype)  # noqa: E731 (divisions in that precision)
+    as_dtype = xp.dtype(dtype).type  # a scalar of that precision, for its divisions
     if align_corners:
         scale = as_dtype(size - 1) / as_dtype(out - 1) if out > 1 else as_dtype(0)
         real = scale * o

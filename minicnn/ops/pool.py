@@ -263,18 +263,17 @@ class AvgPool2dFunction(_WindowPool):
         if self.divisor_override is not None:
             return self.divisor_override
         g = self.geometry
-        counts = []  # per output row (column): how many of its kernel rows (columns) count
+        uniform, counts = True, []  # per output row (column): how many kernel rows count
         for n, k, s, p, out in zip(
             self.x_shape[-2:], g.kernel, g.stride, g.padding, self.out_hw, strict=True
         ):
+            low, high = (-p, n + p) if self.count_include_pad else (0, n)
+            # decided in Python ints, so that nothing is read back from a device
+            uniform &= all(min(i * s - p + k, high) - max(i * s - p, low) == k for i in range(out))
             start = xp.arange(out) * s - p
-            if self.count_include_pad:
-                counts.append(xp.minimum(start + k, n + p) - start)
-            else:
-                counts.append(xp.minimum(start + k, n) - xp.maximum(start, 0))
-        kh, kw = g.kernel
-        if bool((counts[0] == kh).all()) and bool((counts[1] == kw).all()):
-            return kh * kw
+            counts.append(xp.minimum(start + k, high) - xp.maximum(start, low))
+        if uniform:
+            return g.kernel[0] * g.kernel[1]
         return (counts[0][:, None] * counts[1][None, :]).astype(dtype)
 
     def forward(self, x: Any) -> Any:
@@ -391,7 +390,8 @@ class AdaptiveMaxPool2dFunction(Function):
     @staticmethod
     def _positions(xp: Any, size: int, out: int) -> Any:
         start, end = _adaptive_bins(xp, size, out)
-        longest = int((end - start).max())
+        # the longest bin, in Python ints (reading it from the arrays would copy from a device)
+        longest = max(-(-(i + 1) * size // out) - i * size // out for i in range(out))
         return xp.minimum(start[:, None] + xp.arange(longest)[None, :], end[:, None] - 1)
 
     def forward(self, x: Any) -> Any:
