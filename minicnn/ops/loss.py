@@ -66,6 +66,8 @@ def _class_axis_shape(ndim: int) -> tuple[int, ...]:
 class CrossEntropy(Function):
     """Softmax cross-entropy from logits, fused: l_n = -sum_c q_nc log p_nc, p = softmax(x)
     over the class axis, and its gradient dx_n = g_n (s_n p_n - q_n) with s_n = sum_c q_nc.
+    (The plain version, one-hot targets and a mean, is ``cross_entropy_forward``/``_backward``
+    in :mod:`minicnn.ops.reference`; this one adds weights, smoothing and ignored targets.)
 
     q is the target distribution, weighted: q_nc = w_c ((1 - eps) t_nc + eps / C) with t the
     one-hot of the class index (or given class probabilities), eps the label smoothing and

@@ -15,11 +15,12 @@ With ``dxhat`` the gradient reaching xhat and sums over a group's M values, all 
 (the mean and the variance depend on x too, which gives the two subtracted terms).
 :func:`standardise` and :func:`standardise_backward` compute these for the three Functions.
 
-Speed: every per-group sum is an ``einsum`` over a and l, e.g. ``einsum("abl,abl->b", g, xhat)``:
-one pass over memory without the temporary ``g * xhat``, 2x faster than
-``(g * xhat).sum(axis=(0, 2))`` (and ``einsum("abl->b", x)`` 3x faster than ``x.sum``) on
-(64, 32, 28, 28) float32, equally accurate. An elementwise pass costs as much as such a sum or
-more, so the arrays the ops create are updated in place (``*=``, ``+=``) instead of made anew.
+The plain version of batch norm is ``batch_norm_forward``/``_backward`` in
+:mod:`minicnn.ops.reference`. The fast path differs only for speed (measured in
+``benchmarks/README.md``): every per-group sum is an ``einsum`` over a and l, e.g.
+``einsum("abl,abl->b", g, xhat)``, one pass over memory without the temporary ``g * xhat``
+and equally accurate; and since an elementwise pass costs as much as such a sum, the arrays
+the ops create are updated in place (``*=``, ``+=``) instead of made anew.
 """
 
 from __future__ import annotations

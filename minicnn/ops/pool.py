@@ -68,7 +68,7 @@ def _unsigned_view(a: Any) -> Any:
 
 
 def _where_or_zero(mask: Any, g: Any) -> Any:
-    """``xp.where(mask, g, 0)``, computed 5-8x faster in NumPy (whose ``where`` is slow on a
+    """``xp.where(mask, g, 0)``, computed faster in NumPy (whose ``where`` is slow on a
     random mask): g's bit patterns, read as unsigned ints, times the 0/1 mask keep a value's
     exact bits or give 0.0. A float product ``g * mask`` would not do: inf * 0 is NaN."""
     return (_unsigned_view(g) * mask).view(g.dtype)
@@ -146,14 +146,14 @@ class MaxPool2dFunction(_WindowPool):
 
     Forward keeps, for each window, the number ``k`` of the offset holding its maximum
     (``arg``); backward writes g where ``arg == k`` (else 0) into offset ``k``'s slice of dx.
-    Speed (numbers for (64, 32, 28, 28) float32, 2x2): each offset's strided slice is first
-    copied into one contiguous buffer, so that the four operations on it run on contiguous
-    memory (forward 1.2 ms instead of 2.3). ``where``, ``copyto(..., where=)`` and boolean
-    indexing are avoided on this path: on a random mask each takes 1.1-1.7 ms, 10-50x more
-    than ``maximum``. Backward selects with bit patterns instead (:func:`_where_or_zero`),
-    and without overlap multiplies straight into dx's slices: ((32, 64, 32, 32), 2x2)
-    backward 6.3 ms instead of 8.6 for the float product ``g * (arg == k)`` it replaces,
-    which also turned an infinite g into NaN at the other positions.
+    The plain version is ``max_pool2d_forward``/``_backward`` in :mod:`minicnn.ops.reference`
+    (a loop over windows). This fast path loops over the kh*kw kernel offsets instead, and for
+    speed (measured in ``benchmarks/README.md``): each offset's strided slice is first copied
+    into one contiguous buffer, so that the operations on it run on contiguous memory;
+    ``where``, ``copyto(..., where=)`` and boolean indexing, slow on a random mask, are
+    avoided; backward selects with bit patterns instead (:func:`_where_or_zero`), which also
+    keeps an infinite g from turning into NaN at the other positions, and without overlap it
+    multiplies straight into dx's slices.
     """
 
     def __init__(self, geometry: PoolGeometry, return_indices: bool = False):
@@ -170,7 +170,7 @@ class MaxPool2dFunction(_WindowPool):
         _, (rows, cols) = next(offsets)
         best = padded[..., rows, cols].copy()
         kh, kw = self.geometry.kernel
-        small = kh * kw <= 256  # then uint8 holds every k: 4x less memory traffic than int32
+        small = kh * kw <= 256  # then uint8 holds every k: a quarter of int32's memory traffic
         arg = xp.zeros(best.shape, dtype=backend.uint8 if small else backend.int32)
         window = xp.empty_like(best)
         for k, (rows, cols) in offsets:
@@ -246,6 +246,8 @@ class AvgPool2dFunction(_WindowPool):
     window's size within the padded input (kh * kw, unless ``ceil_mode`` lets it run past),
     padding counted as zeros; else the number of real (unpadded) elements in the window.
     Overlapping windows add their gradients. Shapes: x (N, C, H, W) -> y (N, C, Ho, Wo).
+    The plain version (a loop over windows) is ``avg_pool2d_forward``/``_backward`` in
+    :mod:`minicnn.ops.reference`; this one sums the kh*kw offset slices instead.
     """
 
     def __init__(
