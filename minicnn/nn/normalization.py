@@ -19,7 +19,25 @@ from ._utils import empty_parameter
 from .module import Module
 
 
-class LayerNorm(Module):
+class _AffineNorm(Module):
+    """What LayerNorm and GroupNorm share: an optional elementwise ``weight`` (ones) and
+    ``bias`` (zeros), as in PyTorch."""
+
+    def _affine_parameters(
+        self, shape: tuple[int, ...], weight: bool, bias: bool, device: str | None, dtype: Any
+    ) -> None:
+        for name, wanted in [("weight", weight), ("bias", bias)]:
+            self.register_parameter(name, empty_parameter(shape, device, dtype) if wanted else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+
+class LayerNorm(_AffineNorm):
     """Normalise each sample over its last axes, then scale and shift elementwise:
     ``y = (x - mean) / sqrt(var + eps) * weight + bias``, mean and (biased) variance over the
     last ``len(normalized_shape)`` axes, which must be ``normalized_shape``.
@@ -43,16 +61,7 @@ class LayerNorm(Module):
         self.normalized_shape = normalized_shape_tuple("LayerNorm", normalized_shape)
         self.eps = non_negative("LayerNorm", "eps", eps)
         self.elementwise_affine = affine = elementwise_affine
-        for param, wanted in [("weight", affine), ("bias", affine and bias)]:
-            value = empty_parameter(self.normalized_shape, device, dtype) if wanted else None
-            self.register_parameter(param, value)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        self._affine_parameters(self.normalized_shape, affine, affine and bias, device, dtype)
 
     def forward(self, x: Any) -> Tensor:
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -64,7 +73,7 @@ class LayerNorm(Module):
         )
 
 
-class GroupNorm(Module):
+class GroupNorm(_AffineNorm):
     """Split the channels into ``num_groups`` groups of consecutive channels and normalise each
     group of each sample (over its channels and positions), then scale and shift per channel:
     ``y = (x - mean) / sqrt(var + eps) * weight + bias``.
@@ -96,16 +105,7 @@ class GroupNorm(Module):
             )
         self.eps = non_negative("GroupNorm", "eps", eps)
         self.affine = affine
-        for param, wanted in [("weight", affine), ("bias", affine and bias)]:
-            value = empty_parameter((num_channels,), device, dtype) if wanted else None
-            self.register_parameter(param, value)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        self._affine_parameters((num_channels,), affine, affine and bias, device, dtype)
 
     def forward(self, x: Any) -> Tensor:
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
