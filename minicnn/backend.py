@@ -137,22 +137,20 @@ def asarray(data: Any, dtype: Any = None, device: str = "cpu") -> Any:
     No copy when it is already there; a copy between host and device otherwise (explicit,
     through the device module's ``asarray`` and the array's ``get``).
     """
-    device = normalize_device(device)
-    if device == "cpu":
-        return numpy.asarray(to_host(data), dtype=dtype)
-    if device_of(data) not in ("cpu", device):
-        data = to_host(data)
-    return xp_for(device).asarray(data, dtype=dtype)
+    return _convert(data, dtype, device, copy=False)
 
 
 def array(data: Any, dtype: Any = None, device: str = "cpu") -> Any:
     """Like :func:`asarray`, but always a new array that shares no memory with ``data``."""
+    return _convert(data, dtype, device, copy=True)
+
+
+def _convert(data: Any, dtype: Any, device: str, copy: bool) -> Any:
     device = normalize_device(device)
-    if device == "cpu":
-        return numpy.array(to_host(data), dtype=dtype)
-    if device_of(data) not in ("cpu", device):
+    if device_of(data) not in ("cpu", device):  # from one device to another: via the host
         data = to_host(data)
-    return xp_for(device).array(data, dtype=dtype)
+    xp = xp_for(device)
+    return (xp.array if copy else xp.asarray)(data, dtype=dtype)
 
 
 def to_device(array: Any, device: str) -> Any:
