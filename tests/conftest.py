@@ -58,6 +58,30 @@ def torch():
     return module
 
 
+@pytest.fixture(scope="session")
+def torchvision(torch):
+    """The ``torchvision`` module (the model zoo's oracle), or a skip where it is missing."""
+    try:
+        import torchvision
+    except ImportError:
+        pytest.skip("torchvision is not installed: comparison with torchvision skipped")
+    return torchvision
+
+
+@pytest.fixture
+def zero_init(monkeypatch):
+    """Random initialisation replaced by zeros while the test runs: building VGG16 draws
+    138 million random numbers (seconds), which tests of shapes, counts and costs do not need."""
+    from minicnn.nn import init
+
+    def zero_fill(tensor, *args, **kwargs):
+        tensor.data[...] = 0
+        return tensor
+
+    monkeypatch.setattr(init, "uniform_", zero_fill)
+    monkeypatch.setattr(init, "normal_", zero_fill)
+
+
 # --- the device of the device tests ------------------------------------------------------------
 
 
