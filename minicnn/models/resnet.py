@@ -184,8 +184,9 @@ class ResNet(nn.Module):
     arguments (``zero_init_residual``, ``groups``, ``width_per_group``,
     ``replace_stride_with_dilation``, ``norm_layer``) mean what they mean there; minicnn adds,
     after ``*``: ``in_channels``, ``small_input`` (3x3 stem, stride 1, no max pool),
-    ``base_channels`` (the planes of layer1, doubled at each stage) and ``activation`` (the
-    stem's; the blocks choose their own).
+    ``base_channels`` (the planes of layer1, doubled at each stage), ``activation`` (the
+    stem's; the blocks choose their own) and ``block_kwargs`` (more arguments for every block,
+    e.g. CBAM's ``reduction``).
     """
 
     def __init__(
@@ -203,8 +204,10 @@ class ResNet(nn.Module):
         small_input: bool = False,
         base_channels: int = 64,
         activation: Callable[[], nn.Module] = nn.ReLU,
+        block_kwargs: dict[str, Any] | None = None,
     ):
         super().__init__()
+        self._block_kwargs = dict(block_kwargs or {})
         num_classes = positive_int("ResNet", "num_classes", num_classes)
         in_channels = positive_int("ResNet", "in_channels", in_channels)
         base_channels = positive_int("ResNet", "base_channels", base_channels)
@@ -278,7 +281,7 @@ class ResNet(nn.Module):
         layers = [
             block(
                 self.inplanes, planes, stride, downsample, self.groups, self.base_width,
-                previous_dilation, norm_layer,
+                previous_dilation, norm_layer, **self._block_kwargs,
             )
         ]  # fmt: skip
         self.inplanes = planes * block.expansion
@@ -286,7 +289,7 @@ class ResNet(nn.Module):
             layers.append(
                 block(
                     self.inplanes, planes, groups=self.groups, base_width=self.base_width,
-                    dilation=self.dilation, norm_layer=norm_layer,
+                    dilation=self.dilation, norm_layer=norm_layer, **self._block_kwargs,
                 )
             )  # fmt: skip
         return nn.Sequential(*layers)
@@ -327,9 +330,10 @@ def resnet152(num_classes: int = 1000, **kwargs: Any) -> ResNet:
     return ResNet(Bottleneck, [3, 8, 36, 3], num_classes, **kwargs)
 
 
-def resnet50_custom(num_classes: int = 1000, **kwargs: Any) -> ResNet:
+def resnet50_custom(num_classes: int = 1000, *, reduction: int = 16, **kwargs: Any) -> ResNet:
     """The course's custom ResNet-50: :class:`CBAMBottleneck` blocks [3, 4, 6, 3] (GELU,
-    depthwise 3x3 convolutions, CBAM) and a GELU stem. ``kwargs`` as for :class:`ResNet`,
-    e.g. ``small_input=True, base_channels=16`` for a small one."""
+    depthwise 3x3 convolutions, CBAM with the MLP's ``reduction``) and a GELU stem. ``kwargs``
+    as for :class:`ResNet`, e.g. ``small_input=True, base_channels=16`` for a small one."""
     kwargs.setdefault("activation", nn.GELU)
+    kwargs["block_kwargs"] = {"reduction": reduction, **kwargs.get("block_kwargs", {})}
     return ResNet(CBAMBottleneck, [3, 4, 6, 3], num_classes, **kwargs)
