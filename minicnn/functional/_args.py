@@ -86,13 +86,11 @@ def same_dtype(where: str, **tensors: Any) -> None:
         got = ", ".join(f"{t.dtype} {name}" for name, t in named)
         names = list(tensors)
         listed = ", ".join(names[:-1]) + " and " + names[-1]
-        (first, x), (_, w) = (
-            named[0],
-            next((n, t) for n, t in named if t.dtype != named[0][1].dtype),
-        )
+        first, x = named[0]
+        other = next(t for _, t in named if t.dtype != x.dtype)
         raise TypeError(
             f"{where}: {listed} must have the same dtype, got {got}; convert the {first} "
-            f"(x.to(minicnn.{w.dtype})) or the model (model.to(minicnn.{x.dtype}))"
+            f"(x.to(minicnn.{other.dtype})) or the model (model.to(minicnn.{x.dtype}))"
         )
 
 
