@@ -53,6 +53,16 @@ class _GradModeState(threading.local):
 _grad_mode = _GradModeState()
 
 
+class _AnomalyModeState(threading.local):
+    """``minicnn.detect_anomaly()`` (minicnn/anomaly.py) sets ``check`` for its thread. While it
+    is None, anomaly detection costs each op this one test and nothing more."""
+
+    check: Callable | None = None  # check(stage, fn, inputs, arrays) raises on NaN or inf
+
+
+_anomaly_mode = _AnomalyModeState()
+
+
 def is_grad_enabled() -> bool:
     """Whether ops currently record a graph in this thread (False inside ``no_grad``)."""
     return _grad_mode.enabled
@@ -151,55 +161,60 @@ class Function(ABC):
         if record:
             ctx.inputs = tensors
             ctx._saved = set(vars(ctx)) - options  # what forward kept for backward
-            ctx._versions = _saved_versions(ctx, tensors, results)
+            ctx._versions = _versions_now(tensors, results)
             ctx._output_meta = [(o.shape, o.dtype) for o in outputs]
             ctx._output_hooks: dict[int, list[Callable]] = {}
             ctx._retained: dict[int, Tensor] = {}  # outputs that keep their .grad
+        if _anomaly_mode.check is not None:  # detect_anomaly(): a NaN/inf output raises here
+            _anomaly_mode.check("forward", ctx, tensors, outputs)
         return results if isinstance(output, tuple) else results[0]
 
     def _release(self) -> None:
         """Drop the inputs and everything forward saved: the graph behind is freed."""
         for name in self._saved:
             delattr(self, name)
-        self.inputs = None
+        self.inputs, self._versions = None, ()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} backward>"
 
 
-def _arrays_in(value: Any) -> Iterable[Any]:
-    """The arrays in a saved attribute: an array, or a tuple/list of them."""
-    items = value if isinstance(value, (tuple, list)) else (value,)
-    return [v for v in items if hasattr(v, "shape") and hasattr(v, "strides")]
+def _versions_now(inputs: list[Tensor | None], outputs: tuple[Tensor, ...]) -> list:
+    """(what, array, version counter, version now) of every input and output of a call.
 
-
-def _saved_versions(fn: Function, inputs: list[Tensor | None], outputs: tuple[Tensor, ...]) -> list:
-    """(what, version counter, version now) for each input or output whose memory ``fn`` saved.
-
-    The counter itself is kept (a one-element list shared by a tensor and its ``detach()``),
-    not the tensor, so that the graph does not keep outputs alive.
+    Kept cheaply for every call; only when a version has changed does backward look at whether
+    the call saved that array (the counter, a one-element list shared by a tensor and its
+    ``detach()``, is kept rather than the tensor, so that the graph keeps no output alive).
     """
-    saved = [a for name in fn._saved for a in _arrays_in(getattr(fn, name))]
-    if not saved:
-        return []
-    xp = backend.get_array_module(*saved)
-    versions = []
-    named = [(f"input {i}", t) for i, t in enumerate(inputs) if t is not None]
-    named += [(f"output {i}", t) for i, t in enumerate(outputs)]
-    for what, t in named:
-        if any(a is t.data or xp.may_share_memory(a, t.data) for a in saved):
-            versions.append((what, t.shape, t.dtype, t._version_counter, t._version_counter[0]))
-    return versions
+    now = [
+        (("input", i), t.data, t._version_counter, t._version_counter[0])
+        for i, t in enumerate(inputs)
+        if t is not None
+    ]
+    now += [(("output", i), t.data, t._version_counter, 0) for i, t in enumerate(outputs)]
+    return now
+
+
+def _saved(fn: Function, array: Any) -> bool:
+    """Whether ``fn``'s forward kept ``array``, or a view of its memory, for the backward."""
+    xp = backend.get_array_module(array)
+    for name in fn._saved:
+        value = getattr(fn, name)
+        for a in value if isinstance(value, (tuple, list)) else (value,):
+            if a is array or (hasattr(a, "strides") and xp.may_share_memory(a, array)):
+                return True
+    return False
 
 
 def _check_versions(fn: Function) -> None:
-    for what, shape, dtype, counter, version in fn._versions:
-        if counter[0] != version:
+    for (kind, index), array, counter, version in fn._versions:
+        if counter[0] != version and _saved(fn, array):
             raise RuntimeError(
                 f"{type(fn).__name__} backward: one of the tensors it saved for the gradient, "
-                f"its {what} of shape {shape} and dtype {dtype}, was modified by an in-place "
-                f"operation (it is at version {counter[0]}, saved at version {version}); the "
-                f"gradient would be wrong. Change it only after backward, or .clone() it first"
+                f"its {kind} {index} of shape {tuple(array.shape)} and dtype {array.dtype}, was "
+                f"modified by an in-place operation (it is at version {counter[0]}, saved at "
+                f"version {version}); the gradient would be wrong. Change it only after "
+                f"backward, or .clone() it first"
             )
 
 
@@ -309,6 +324,8 @@ def _backward_through(fn: Function, grads: list[Any], pending: dict[int, list[An
             f"for {_count(len(fn.inputs), 'input')}: return one per input of forward, in "
             f"order (None for an input that needs none)"
         )
+    if _anomaly_mode.check is not None:  # detect_anomaly(): a NaN/inf gradient raises here
+        _anomaly_mode.check("backward", fn, fn.inputs, input_grads)
     for t, g in zip(fn.inputs, input_grads, strict=True):
         if t is None or g is None or not t.requires_grad:
             continue
