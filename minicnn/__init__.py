@@ -8,6 +8,7 @@ from .creation import arange, full, ones, ones_like, rand, randn, zeros, zeros_l
 from .functions import abs, cat, clip, exp, log, pad, sqrt, stack, tanh
 from .gradcheck import GradcheckError, gradcheck
 from .serialization import CheckpointError, load, save
+from .summary import summary
 from .tensor import Tensor, tensor
 from .threads import get_num_threads, set_num_threads
 
@@ -20,5 +21,5 @@ __all__ = [
     "functional", "gradcheck", "int32", "int64", "is_grad_enabled", "log", "manual_seed", "nn",
     "no_grad", "ones", "ones_like", "pad", "rand", "randn", "sqrt", "stack", "tanh", "tensor",
     "uint8", "zeros", "zeros_like",
-    "get_num_threads", "set_num_threads", "models",
+    "get_num_threads", "set_num_threads", "models", "summary",
 ]  # fmt: skip
