@@ -110,6 +110,9 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     Broadcasting copies an input along new leading axes and along axes of size 1, so each
     copy's gradient adds up: sum over the leading axes, then over the axes that were 1.
     """
+    ### BEGIN SOLUTION
+    ### HINT: sum over the leading axes that ``shape`` does not have, then (keepdims=True)
+    ### HINT: over the axes where ``shape`` has a 1 and ``grad`` does not.
     if grad.shape == tuple(shape):
         return grad
     extra = grad.ndim - len(shape)
@@ -119,6 +122,7 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     if ones:
         grad = grad.sum(axis=ones, keepdims=True)
     return grad.reshape(shape)
+    ### END SOLUTION
 
 
 class Function(ABC):
@@ -240,6 +244,11 @@ def _topological_order(root: Function) -> list[Function]:
     visited when it is expanded, not when it is pushed: it may be pushed again by another
     consumer before then, and it must then be finished after that consumer's other inputs.
     """
+    ### BEGIN SOLUTION
+    ### HINT: a depth-first search with a stack of (fn, children_done) pairs, no recursion (a
+    ### HINT: chain of thousands of ops must work). Append fn when its children are done, and
+    ### HINT: reverse at the end. fn.inputs are Tensors (or None); t.grad_fn is the producer.
+    ### HINT: A Function whose inputs are None was freed: raise RuntimeError(_FREED_GRAPH).
     order: list[Function] = []
     expanded: set[int] = set()
     stack: list[tuple[Function, bool]] = [(root, False)]
@@ -260,6 +269,7 @@ def _topological_order(root: Function) -> list[Function]:
                 stack.append((child, False))
     order.reverse()  # post-order reversed: consumers first
     return order
+    ### END SOLUTION
 
 
 def _run_hooks(hooks: Iterable[Callable], grad: Any) -> Any:
@@ -326,6 +336,10 @@ def _backward_through(fn: Function, grads: list[Any], pending: dict[int, list[An
         )
     if _anomaly_mode.check is not None:  # detect_anomaly(): a NaN/inf gradient raises here
         _anomaly_mode.check("backward", fn, fn.inputs, input_grads)
+    ### BEGIN SOLUTION
+    ### HINT: for each input t and its gradient g (skip None and inputs without requires_grad):
+    ### HINT: a leaf (t.grad_fn is None) accumulates g (t._accumulate, after t's hooks); else
+    ### HINT: add g into slot t._output_index of pending[id(t.grad_fn)] (see _empty_slots).
     for t, g in zip(fn.inputs, input_grads, strict=True):
         if t is None or g is None or not t.requires_grad:
             continue
@@ -342,3 +356,4 @@ def _backward_through(fn: Function, grads: list[Any], pending: dict[int, list[An
             slot = pending.setdefault(id(t.grad_fn), _empty_slots(t.grad_fn))
             i = t._output_index
             slot[i] = g if slot[i] is None else slot[i] + g
+    ### END SOLUTION

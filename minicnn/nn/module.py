@@ -16,16 +16,28 @@ learnable tensors in ``Parameter`` and register the rest with ``register_buffer`
 from __future__ import annotations
 
 import itertools
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from .. import backend
-from ..autograd import no_grad
+from ..autograd import _anomaly_mode, no_grad
 from ..tensor import Tensor
 from .parameter import Parameter
 
 _hook_ids = itertools.count()
+
+
+class _RunningLayers(threading.local):
+    """The layers whose ``forward`` is running in this thread, outermost first. Kept only while
+    ``minicnn.detect_anomaly()`` is on: it names the layer that called a failing op."""
+
+    def __init__(self) -> None:
+        self.stack: list[Module] = []
+
+
+_running_layers = _RunningLayers()
 
 
 class RemovableHandle:
@@ -105,7 +117,14 @@ class Module:
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
         try:
-            output = self.forward(*args, **kwargs)
+            if _anomaly_mode.check is None:
+                output = self.forward(*args, **kwargs)
+            else:  # detect_anomaly(): the ops run inside know this layer called them
+                _running_layers.stack.append(self)
+                try:
+                    output = self.forward(*args, **kwargs)
+                finally:
+                    _running_layers.stack.pop()
         except (ValueError, TypeError) as error:
             _name_the_layer(error, self)
             raise
