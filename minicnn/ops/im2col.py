@@ -102,6 +102,10 @@ def im2col(
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (dh, dw) = kernel_size, stride, dilation
     (top, bottom), (left, right) = padding
+    ### BEGIN SOLUTION
+    ### HINT: the output size comes from conv_output_size (pad = top + bottom, left + right).
+    ### HINT: zero-pad x (as (C, N, Hp, Wp): x.transpose(1, 0, 2, 3)), then, for each kernel
+    ### HINT: offset (i, j), cols[:, i, j] is one strided slice of it (see _offset_slice).
     if output_size is None:
         output_size = (
             conv_output_size(h, kh, sh, top + bottom, dh),
@@ -127,6 +131,7 @@ def im2col(
         for j in range(kw):
             cols[:, i, j] = x_pad[:, :, rows, _offset_slice(j, dw, sw, ow)]
     return cols
+    ### END SOLUTION
 
 
 def col2im(
@@ -145,6 +150,9 @@ def col2im(
     (sh, sw), (dh, dw) = stride, dilation
     (top, bottom), (left, right) = padding
 
+    ### BEGIN SOLUTION
+    ### HINT: the same slices as im2col, with += into a zero padded (C, N, Hp, Wp) array
+    ### HINT: (overlapping windows add up); then crop the padding and go back to (N, C, H, W).
     x_pad = xp.zeros((c, n, h + top + bottom, w + left + right), dtype=cols.dtype)
     for i in range(kh):
         rows = _offset_slice(i, dh, sh, oh)
@@ -154,3 +162,4 @@ def col2im(
             x_pad[:, :, rows, _offset_slice(j, dw, sw, ow)] += cols[:, i, j]
     x_cn = x_pad[:, :, top : top + h, left : left + w]
     return xp.ascontiguousarray(x_cn.transpose(1, 0, 2, 3))
+    ### END SOLUTION

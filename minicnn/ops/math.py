@@ -44,9 +44,13 @@ class Mul(Function):
         return a * b
 
     def backward(self, g: Any) -> tuple[Any, Any]:
+        ### BEGIN SOLUTION
+        ### HINT: da = g * b and db = g * a, each summed back to its input's shape (unbroadcast);
+        ### HINT: None for an input whose self.needs_input_grad is False.
         da = unbroadcast(g * self.b, self.a.shape) if self.needs_input_grad[0] else None
         db = unbroadcast(g * self.a, self.b.shape) if self.needs_input_grad[1] else None
         return da, db
+        ### END SOLUTION
 
 
 class Div(Function):
@@ -58,9 +62,12 @@ class Div(Function):
         return self.y
 
     def backward(self, g: Any) -> tuple[Any, Any]:
+        ### BEGIN SOLUTION
+        ### HINT: da = g / b and db = -g * y / b, each summed back to its input's shape.
         da = unbroadcast(g / self.b, self.a_shape) if self.needs_input_grad[0] else None
         db = unbroadcast(-g * self.y / self.b, self.b.shape) if self.needs_input_grad[1] else None
         return da, db
+        ### END SOLUTION
 
 
 class Neg(Function):
@@ -238,7 +245,10 @@ class Exp(Function):
         return self.y
 
     def backward(self, g: Any) -> Any:
+        ### BEGIN SOLUTION
+        ### HINT: the derivative of exp is exp itself, which forward kept as self.y.
         return g * self.y
+        ### END SOLUTION
 
 
 class Log(Function):
@@ -271,7 +281,10 @@ class Tanh(Function):
         return self.y
 
     def backward(self, g: Any) -> Any:
+        ### BEGIN SOLUTION
+        ### HINT: d tanh(x) / dx = 1 - tanh(x)**2, and forward kept y = tanh(x).
         return g * (1 - self.y * self.y)
+        ### END SOLUTION
 
 
 class Abs(Function):

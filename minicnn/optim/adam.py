@@ -72,6 +72,10 @@ class Adam(Optimizer):
         xp = backend.get_array_module(param)
         lr, weight_decay = group["lr"], group["weight_decay"]
         beta1, beta2 = group["betas"]
+        ### BEGIN SOLUTION
+        ### HINT: count the steps in state["step"]; keep m and v in state["exp_avg"] and
+        ### HINT: state["exp_avg_sq"] (zeros_state makes them); decoupled weight decay shrinks
+        ### HINT: param itself, plain weight decay adds to grad. Update param in place.
         state["step"] = t = state.get("step", 0) + 1
         if weight_decay != 0:
             if group["decoupled_weight_decay"]:
@@ -93,6 +97,7 @@ class Adam(Optimizer):
         denom = xp.sqrt(v) / math.sqrt(1 - beta2**t)
         denom += group["eps"]
         param -= step_size * (m / denom)
+        ### END SOLUTION
 
 
 class AdamW(Adam):

@@ -66,6 +66,10 @@ class SGD(Optimizer):
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         lr, momentum, weight_decay = group["lr"], group["momentum"], group["weight_decay"]
+        ### BEGIN SOLUTION
+        ### HINT: the update of the class docstring, in place on ``param`` (param -= ...); keep the
+        ### HINT: velocity in state["momentum_buffer"], a copy of the first gradient at step one.
+        ### HINT: Never change ``grad`` in place: write grad = grad + ... instead.
         if weight_decay != 0:
             grad = grad + weight_decay * param
         if momentum != 0:
@@ -77,3 +81,4 @@ class SGD(Optimizer):
                 velocity += (1 - group["dampening"]) * grad
             grad = grad + momentum * velocity if group["nesterov"] else velocity
         param -= lr * grad
+        ### END SOLUTION
