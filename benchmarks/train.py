@@ -8,6 +8,10 @@ The same architecture is built in both frameworks from the same initial weights 
 sample's 1,000 test digits. The table gives seconds per epoch (4,000 digits), the ratio
 minicnn / torch, and both test accuracies: they should be close, since the two frameworks
 compute the same function.
+
+minicnn trains with its one training loop, ``minicnn.train.fit``, which also reads each batch's
+loss and predicted classes for its logs; the PyTorch loop does the same (``loss.item()``,
+``argmax``), so that both sides do the same work.
 """
 
 from __future__ import annotations
@@ -22,9 +26,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import minicnn  # noqa: E402
-import minicnn.functional as F  # noqa: E402
 from minicnn import nn  # noqa: E402
 from minicnn.data import MNIST, DataLoader  # noqa: E402
+from minicnn.train import evaluate, fit  # noqa: E402
 
 
 def lenet(nn_module):
@@ -57,9 +61,24 @@ def small_vgg(nn_module):
 MODELS = {"lenet5": lenet, "small-vgg": small_vgg}
 
 
-def batches(epochs: int, batch_size: int) -> list[tuple[np.ndarray, np.ndarray]]:
+class Replay:
+    """Recorded epochs of batches: each pass over it (each epoch of ``fit``) gives the next."""
+
+    def __init__(self, epochs: list[list[tuple[np.ndarray, np.ndarray]]]):
+        self.epochs, self.passes = epochs, 0
+
+    def __len__(self) -> int:
+        return len(self.epochs[0])
+
+    def __iter__(self):
+        self.passes += 1
+        return iter(self.epochs[self.passes - 1])
+
+
+def batches(epochs: int, batch_size: int) -> list[list[tuple[np.ndarray, np.ndarray]]]:
+    """The shuffled batches of each epoch, read once, so that no timing includes the reading."""
     loader = DataLoader(MNIST("train"), batch_size=batch_size, shuffle=True, seed=0)
-    return [(x.numpy(), y.numpy()) for _ in range(epochs) for x, y in loader]
+    return [[(x.numpy(), y.numpy()) for x, y in loader] for _ in range(epochs)]
 
 
 def test_arrays() -> tuple[np.ndarray, np.ndarray]:
@@ -69,29 +88,27 @@ def test_arrays() -> tuple[np.ndarray, np.ndarray]:
 
 def train_minicnn(model, data, test, lr: float) -> tuple[float, float]:
     optimizer = minicnn.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
-    model.train()
     start = time.perf_counter()
-    for x, y in data:
-        loss = F.cross_entropy(model(minicnn.tensor(x)), minicnn.tensor(y))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    fit(model, Replay(data), epochs=len(data), optimizer=optimizer, progress=False)
     seconds = time.perf_counter() - start
-    model.eval()
-    with minicnn.no_grad():
-        predicted = model(minicnn.tensor(test[0])).argmax(dim=1).numpy()
-    return seconds, float((predicted == test[1]).mean())
+    return seconds, evaluate(model, [test]).accuracy
 
 
 def train_torch(torch, model, data, test, lr: float) -> tuple[float, float]:
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     model.train()
     start = time.perf_counter()
-    for x, y in data:
-        loss = torch.nn.functional.cross_entropy(model(torch.from_numpy(x)), torch.from_numpy(y))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    for epoch in data:
+        loss_sum, correct = 0.0, 0
+        for x, y in epoch:
+            target = torch.from_numpy(y)
+            output = model(torch.from_numpy(x))
+            loss = torch.nn.functional.cross_entropy(output, target)
+            loss_sum += loss.item() * len(y)  # what fit reads for its logs
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            correct += int((output.argmax(dim=1) == target).sum())
     seconds = time.perf_counter() - start
     model.eval()
     with torch.no_grad():
@@ -115,7 +132,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
 
     data, test = batches(args.epochs, args.batch_size), test_arrays()
-    print(f"{args.epochs} epoch(s) of {len(data) // args.epochs} batches of {args.batch_size}\n")
+    print(f"{args.epochs} epoch(s) of {len(data[0])} batches of {args.batch_size}\n")
     print("| model | minicnn s/epoch | torch s/epoch | ratio | minicnn acc | torch acc |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, build in MODELS.items():

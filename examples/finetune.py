@@ -31,6 +31,7 @@ import numpy as np
 import minicnn as mc
 from minicnn import nn, optim
 from minicnn.data import MNIST, ArrayDataset, DataLoader
+from minicnn.train import evaluate, fit
 
 
 class SmallCNN(nn.Module):
@@ -71,23 +72,14 @@ def digits(split: str, first: int, per_class: int | None = None) -> ArrayDataset
 
 
 def train(model: nn.Module, data: ArrayDataset, optimizer: optim.Optimizer, epochs: int) -> None:
-    loss_fn = nn.CrossEntropyLoss()
+    """minicnn's training loop (cross-entropy); only the trainable parameters change."""
     loader = DataLoader(data, batch_size=32, shuffle=True)
-    model.train()
-    for _ in range(epochs):
-        for x, y in loader:
-            optimizer.zero_grad()
-            loss_fn(model(x), y).backward()
-            optimizer.step()
+    fit(model, loader, epochs=epochs, optimizer=optimizer, progress=False)
 
 
 def accuracy(model: nn.Module, data: ArrayDataset) -> float:
-    model.eval()
-    correct = 0
-    with mc.no_grad():
-        for x, y in DataLoader(data, batch_size=250):
-            correct += int((model(x).argmax(1).numpy() == y.numpy()).sum())
-    return 100.0 * correct / len(data)
+    """Test accuracy in percent."""
+    return 100.0 * evaluate(model, DataLoader(data, batch_size=250)).accuracy
 
 
 def trainable(model: nn.Module) -> list[nn.Parameter]:
