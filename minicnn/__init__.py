@@ -1,6 +1,6 @@
 """minicnn: a from-scratch deep-learning framework in NumPy (and CuPy) for learning backprop."""
 
-from . import data, functional, inspect, metrics, models, nn, optim, train, viz
+from . import data, explain, functional, inspect, metrics, models, nn, optim, train, viz
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad
 from .backend import cuda_available, float16, float32, float64, int32, int64, manual_seed, uint8
@@ -25,5 +25,5 @@ __all__ = [
     "uint8", "zeros", "zeros_like",
     "get_num_threads", "set_num_threads", "models", "summary",
     "AnomalyError", "detect_anomaly", "inspect", "is_anomaly_enabled", "receptive_field", "viz",
-    "metrics", "train",
+    "metrics", "train", "explain",
 ]  # fmt: skip
