@@ -27,7 +27,7 @@ def count(model):
 
 
 @pytest.mark.parametrize("name", list(PUBLISHED))
-def test_resnet_parameter_and_state_dict_counts_are_torchvisions(name, zero_init):
+def test_resnet_parameter_and_state_dict_counts_and_output_shape(name, zero_init):
     model = models.get_model(name)
     params, entries = PUBLISHED[name]
     assert count(model) == params
@@ -41,6 +41,8 @@ def test_resnet_parameter_and_state_dict_counts_are_torchvisions(name, zero_init
     assert state["layer4.0.downsample.1.num_batches_tracked"].shape == ()
     assert state["fc.weight"].shape == (1000, 512 * expansion)
     assert ("layer1.0.downsample.0.weight" in state) == (expansion == 4)
+    with mc.no_grad():  # the output shape (global pooling: 32x32 images give 1x1 maps)
+        assert model.eval()(mc.zeros(1, 3, 32, 32)).shape == (1, 1000)
     del model, state
     gc.collect()
 
@@ -145,7 +147,8 @@ def test_resnet_initialisation_is_torchvisions():
     assert (model.bn1.weight.numpy() == 1).all() and not model.bn1.bias.numpy().any()
     assert not model.layer2[1].bn2.weight.numpy().any()  # zero_init_residual
     assert (model.layer2[1].bn1.weight.numpy() == 1).all()
-    assert not models.resnet50(zero_init_residual=True).layer1[0].bn3.weight.numpy().any()
+    small = models.resnet(Bottleneck, [1, 1, 1, 1], base_channels=4, zero_init_residual=True)
+    assert not small.layer1[0].bn3.weight.numpy().any()
 
 
 # --- the blocks -----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 
 import minicnn as mc
 from minicnn import models, nn
-from minicnn.models.vgg import make_layers
+from minicnn.models.vgg import CFGS, make_layers
 
 # REFERENCE.md: parameters and torchvision state_dict entries
 PUBLISHED = {
@@ -25,7 +25,7 @@ def count(model):
 
 
 @pytest.mark.parametrize("name", list(PUBLISHED))
-def test_vgg_parameter_and_state_dict_counts_are_torchvisions(name, zero_init):
+def test_vgg_parameter_and_state_dict_counts_and_output_shape(name, zero_init):
     model = models.get_model(name)
     params, entries = PUBLISHED[name]
     assert count(model) == params
@@ -37,8 +37,33 @@ def test_vgg_parameter_and_state_dict_counts_are_torchvisions(name, zero_init):
     assert state["classifier.6.bias"].shape == (1000,)
     if name.endswith("_bn"):
         assert "features.1.running_var" in state and "features.1.num_batches_tracked" in state
+    with mc.no_grad():  # the output shape (the adaptive pool takes 32x32 images too)
+        assert model.eval()(mc.zeros(2, 3, 32, 32)).shape == (2, 1000)
     del model, state
     gc.collect()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "cfg"), [("vgg11_bn", "A"), ("vgg13_bn", "B"), ("vgg19_bn", "E")])
+def test_vgg_with_batch_norm_adds_two_parameters_and_five_entries_per_convolution(
+    name, cfg, zero_init
+):
+    """(vgg16_bn's published figures follow the same rule: 138,357,544 + 2 * 4,224.)"""
+    channels = [v for v in CFGS[cfg] if v != "M"]
+    plain = {"A": "vgg11", "B": "vgg13", "E": "vgg19"}[cfg]
+    model = models.get_model(name)
+    assert count(model) == PUBLISHED[plain][0] + 2 * sum(channels)
+    assert len(model.state_dict()) == PUBLISHED[plain][1] + 5 * len(channels)
+    with mc.no_grad():
+        assert model.eval()(mc.zeros(1, 3, 32, 32)).shape == (1, 1000)
+    del model
+    gc.collect()
+
+
+def test_vgg16_bn_follows_the_same_rule():
+    channels = [v for v in CFGS["D"] if v != "M"]
+    assert PUBLISHED["vgg16"][0] + 2 * sum(channels) == PUBLISHED["vgg16_bn"][0]
+    assert PUBLISHED["vgg16"][1] + 5 * len(channels) == PUBLISHED["vgg16_bn"][1]
 
 
 def test_vgg_names_follow_torchvision(zero_init):

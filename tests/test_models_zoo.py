@@ -7,8 +7,10 @@ import pytest
 import minicnn as mc
 from minicnn import models
 
-BIG = {"vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
-       "resnet101", "resnet152"}  # fmt: skip
+# built once, in the tests of their parameter counts (tests/test_models_vgg.py and
+# test_models_resnet.py), which check their output shapes too
+TWINS = {name for name in models.list_models() if name.startswith(("vgg", "resnet"))}
+TWINS.remove("resnet50_custom")
 
 
 def test_list_models_names_the_zoo():
@@ -32,7 +34,7 @@ def test_get_model_passes_keyword_arguments_and_rejects_unknown_names():
 
 @pytest.mark.parametrize(
     "name",
-    [pytest.param(n, marks=pytest.mark.slow) if n in BIG else n for n in models.list_models()],
+    [name for name in models.list_models() if name not in TWINS],
 )
 def test_every_model_gives_scores_of_the_right_shape(name, zero_init):
     if name == "lenet5":
