@@ -18,7 +18,8 @@ own):
   the jump (the product of the strides before it), elementwise layers keep it. Where branches
   merge (a residual sum, a concatenation) the merged maps get the largest branch's receptive
   field. It is ``None`` where it is not defined: after a linear layer, a flattening, an adaptive
-  or global pooling, an interpolation.
+  or global pooling, an interpolation. Global context that tensor code multiplies back into
+  the maps (CBAM's channel attention) is not followed.
 
 For example, a 5x5 convolution from 28x28x192 to 32 channels ('same' padding) has
 28*28*32 * 5*5*192 = 120,422,400 MACs and 5*5*192*32 + 32 = 153,632 parameters.
@@ -161,7 +162,8 @@ def _grow(module: nn.Module, field: _Field) -> _Field | None:
 
 
 def _largest(fields: list[_Field]) -> _Field | None:
-    return max(fields, key=lambda f: f[0][0] * f[0][1], default=None)
+    """The largest field; of equal ones the latest (the nearest to what comes next)."""
+    return max(reversed(fields), key=lambda f: f[0][0] * f[0][1], default=None)
 
 
 def summary(model: nn.Module, input_shape: tuple[int, ...]) -> ModelSummary:
@@ -188,8 +190,16 @@ def summary(model: nn.Module, input_shape: tuple[int, ...]) -> ModelSummary:
     alive: list[Any] = [x]  # keeps the outputs alive, so that their ids stay unique
     frames: list[list[_Field]] = [[fields[id(x)]]]
 
+    def enclosing() -> _Field | None:
+        """The largest field of the innermost call that has one: the fallback for a tensor
+        made by tensor code (a sum, a concatenation) inside a forward."""
+        return next((_largest(f) for f in reversed(frames) if f), None)
+
     def before(module: nn.Module, args: tuple) -> None:
-        frame = [fields[id(a)] for a in args if isinstance(a, Tensor) and id(a) in fields]
+        tensors = [a for a in args if isinstance(a, Tensor)]
+        frame = [fields[id(a)] for a in tensors if id(a) in fields]
+        if tensors and not frame and (outer := enclosing()) is not None:
+            frame = [outer]
         frames.append(frame)
 
     def after(module: nn.Module, args: tuple, output: Any) -> None:
@@ -203,8 +213,8 @@ def summary(model: nn.Module, input_shape: tuple[int, ...]) -> ModelSummary:
             x_in = _first_tensor(args)
             if x_in is not None and id(x_in) in fields:
                 source = fields[id(x_in)]
-            else:  # made by tensor code in the caller's forward: the caller's largest field
-                source = _largest(frames[-1])
+            else:
+                source = enclosing()
             field = _grow(module, source) if source is not None else None
             if out is None or out.ndim != 4:
                 field = None
@@ -212,7 +222,7 @@ def summary(model: nn.Module, input_shape: tuple[int, ...]) -> ModelSummary:
             seen.add(id(module))
             receptive = None
             if field is not None:
-                receptive = (int(field[0][0]), int(field[0][1]))
+                receptive = (math.ceil(field[0][0]), math.ceil(field[0][1]))
             rows.append(
                 LayerSummary(
                     names.get(id(module), ""),

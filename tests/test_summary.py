@@ -103,6 +103,17 @@ def test_a_residual_sum_has_the_receptive_field_of_its_largest_branch():
     assert s.rows[-1].receptive_field is None  # fc
 
 
+def test_receptive_fields_through_transposed_convolutions_and_skip_connections():
+    model = models.unet(base_channels=2, depth=2, batch_norm=False)
+    fields = {row.name: row.receptive_field for row in mc.summary(model, (1, 16, 16)).rows}
+    assert fields["bottleneck.2"] == (32, 32)  # jump 4
+    # a 2x2 transposed convolution of stride 2: each output pixel sees one input pixel, jump 2
+    assert fields["upsamplers.0"] == (32, 32)
+    assert fields["decoder.0.0"] == (36, 36)  # after the concatenation: 32 + 2 * 2
+    assert fields["upsamplers.1"] == (40, 40)  # jump 1
+    assert fields["decoder.1.2"] == fields["head"] == (44, 44)
+
+
 def test_resnet18_layers_at_224():
     s = mc.summary(models.resnet18(), (3, 224, 224))
     by_name = {row.name: row for row in s.rows}
