@@ -324,12 +324,21 @@ def write_demo_report(
         "The first misclassified test digit and the six maps the first convolution and its ReLU "
         "make of it: each map lights up where its filter's pattern appears.",
     )
-    report.missing(
-        "Grad-CAM analysis of misclassified digits",
-        "Not in this report: minicnn's interpretability part (Grad-CAM and its layer-by-layer "
-        "analysis) is not built yet. Once it is, this section will show, for a few misclassified "
-        "digits, which pixels each layer based its wrong answer on.",
+    report.section("Grad-CAM analysis of misclassified digits")
+    report.paragraph(
+        "Grad-CAM at each convolutional layer, as if it were the last: for a misclassified digit, "
+        "where the network found the evidence for its wrong answer and where it would have found "
+        "it for the right one, and the first layer at which the two maps part."
     )
+    from .explain import misclassification_report_figures
+
+    figures = misclassification_report_figures(
+        model, test_images, y, predicted, out, 6, None, names
+    )
+    for filename, caption in figures:
+        report.figure(filename, caption)
+    if not figures:
+        report.paragraph("No test digit is misclassified: there is no mistake to explain.")
     return report.write(out / "report.html")
 
 
@@ -540,11 +549,19 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--input", required=True, help="input shape C,H,W, e.g. 1,28,28")
     sub.add_argument("--num-classes", type=positive, default=None)
     sub.set_defaults(run=summary_command)
+
+    # parsed by minicnn.assignment's own parser (see main); listed here for --help
+    commands.add_parser("assignment", help="coursework: list, make and grade assignments")
     return main_parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["assignment"]:
+        from .assignment import main as assignment_main
+
+        return assignment_main(argv[1:])
     args = parser().parse_args(argv)
     try:
         return args.run(args)

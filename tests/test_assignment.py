@@ -357,3 +357,15 @@ def check_gradescope(results):
         assert 0 <= test["score"] <= test["max_score"]
         assert test["status"] in {"passed", "failed"} and test["visibility"] in visibility
     assert results["score"] == pytest.approx(sum(t["score"] for t in results["tests"]))
+
+
+def test_the_minicnn_command_has_assignment(capsys):
+    from minicnn.cli import main as minicnn
+
+    assert minicnn(["assignment", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert all(name in listed for name in ASSIGNMENTS)
+    assert "pool.py: max_pool2d_forward, max_pool2d_backward" in listed
+    with pytest.raises(SystemExit):
+        minicnn(["assignment", "make", "nope", "--out", "x"])
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
