@@ -67,7 +67,8 @@ def test_demo_writes_the_report_and_its_pictures(tmp_path):
     for name in pictures:
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     assert "Classification report" in page and "<td>weighted avg</td>" in page
-    assert "interpretability part (Grad-CAM" in page and "is not built yet" in page
+    assert "Grad-CAM analysis of misclassified digits" in page
+    assert "gradcam_layers.png" in pictures and "gradcam_divergence.png" in pictures
     assert "http" not in page  # opens offline, with no server
     # the checkpoint beside it is what `minicnn evaluate` tests
     evaluated = run("evaluate", out / "lenet5.safetensors", "--no-progress")

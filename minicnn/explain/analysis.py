@@ -27,6 +27,14 @@ from .divergence import divergence
 from .layers import gradcam_layers
 
 Figures = list[tuple[str, str]]
+TITLES = {
+    "gradcam": "Grad-CAM",
+    "hirescam": "HiResCAM",
+    "gradcam++": "Grad-CAM++",
+    "layercam": "LayerCAM",
+    "xgradcam": "XGradCAM",
+    "eigencam": "EigenCAM",
+}
 
 
 def _host(value: Any) -> np.ndarray:
@@ -69,7 +77,8 @@ def explain_figures(
                               path=out / layers_file)  # fmt: skip
         answers = ", ".join(f"image {i}: {_name(p, class_names)}" for i, p in enumerate(predicted))
         caption = (
-            f"{method} at every convolutional layer (columns, shallow to deep) for the "
+            f"{TITLES.get(method, method)} at every convolutional layer (columns, shallow to "
+            "deep) for the "
             f"predicted class ({answers})."
         )
         return [(layers_file, caption)]
@@ -89,7 +98,8 @@ def explain_figures(
             f"{_name(result.predicted[i], class_names)}): the maps {where}"
         )
     caption = (
-        f"{method} at every convolutional layer (columns, shallow to deep). For each "
+        f"{TITLES.get(method, method)} at every convolutional layer (columns, shallow to deep). "
+        "For each "
         "misclassified image the upper row shows the map for the predicted class, the lower "
         "row the map for the true class; a red frame marks the first layer where the two "
         f"correlate less than r = {1 - result.threshold:g}."
