@@ -11,6 +11,7 @@ regrading the same files gives the same score and the same messages.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import queue
@@ -199,6 +200,8 @@ def grade(
     ``max_examples`` lowers the number of hypothesis cases per test. ``isolate=False`` runs the
     student's code in this process, without limits: for debugging, and for trusted files only.
     """
+    if importlib.util.find_spec("hypothesis") is None:
+        raise ImportError("grading needs hypothesis, which draws the cases: pip install hypothesis")
     directory = Path(directory).resolve()
     if not directory.is_dir():
         raise ValueError(f"{directory} is not a folder")
