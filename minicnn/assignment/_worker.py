@@ -119,7 +119,9 @@ def run_test(
         tested = example(case)(tested)
     runner = seed(assignment.seed)(
         settings(
+            settings.get_profile("default"),  # the same run wherever a profile is loaded
             max_examples=examples,
+            derandomize=False,  # the seed decides
             database=None,
             deadline=None,
             phases=[Phase.explicit, Phase.generate, Phase.shrink],
