@@ -560,3 +560,34 @@ def test_upsampling_equals_pytorch_bilinear_interpolation(torch):
         torch.from_numpy(maps)[:, None], size=(12, 21), mode="bilinear", align_corners=False
     )[:, 0]
     np.testing.assert_allclose(E.upsample(maps, (12, 21)), expected.numpy(), rtol=1e-6, atol=1e-6)
+
+
+# --- on the device of --device (the CPU by default, the strict stand-in, or a GPU) -----------
+
+
+def test_explanations_on_the_device_equal_the_cpu_ones(device):
+    """Every method on a model moved to ``device`` gives the CPU's maps (host arrays), with
+    images given as host arrays."""
+    cpu = tiny_net(11, dtype=mc.float32)
+    moved = tiny_net(11, dtype=mc.float32).to(device)
+    x = images(11, n=3, size=8, dtype=np.float32)
+    runs = [
+        lambda m: E.GradCAM(m, "4")(x, [0, 1, 2]),
+        lambda m: E.GradCAMPlusPlus(m, "4")(x),
+        lambda m: E.EigenCAM(m, "4")(x),
+        lambda m: E.AblationCAM(m, "4")(x),
+        lambda m: E.ScoreCAM(m, "4")(x),
+        lambda m: E.CAM(m, "4", "7")(x),
+        lambda m: E.gradcam_layers(m, x)["0"],
+        lambda m: E.divergence(m, x, [2, 1, 0]).correlation_distance,
+        lambda m: E.saliency(m, x),
+        lambda m: E.integrated_gradients(m, x, steps=3, baseline=0.5),
+        lambda m: E.guided_backprop(m, x),
+        lambda m: E.deconvnet(m, x, "4", 1),
+        lambda m: E.activation_maximization(m, "3", 1, steps=3, input_shape=(2, 8, 8)),
+        lambda m: E.confidence_drop(m, x, np.full((3, 8, 8), 0.5, np.float32)),
+    ]
+    for run in runs:
+        expected, got = run(cpu), run(moved)
+        assert isinstance(got, np.ndarray)
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
