@@ -157,10 +157,10 @@ def cam_gallery(
         figure = new_figure(4, 1.2)
         figure.text(0.5, 0.5, "no misclassified images", ha="center", va="center")
         return finish(figure, path)
-    figure = new_figure(4.2, 1.35 * n + 0.4)
+    figure = new_figure(4.2, 1.5 * n + 0.4)
     axes = figure.subplots(n, 3, squeeze=False)
     for i in range(n):
-        title = f"true {_name(true[i], class_names)}, pred {_name(pred[i], class_names)}"
+        title = f"true {_name(true[i], class_names)}\npred {_name(pred[i], class_names)}"
         if confidence is not None:
             title += f" ({float(host(confidence)[i]):.2f})"
         axes[i, 0].imshow(_rgb(pictures[i]))
