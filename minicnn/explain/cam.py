@@ -294,7 +294,10 @@ def _zero_channels(keep: Tensor) -> Callable:
 class AblationCAM(_PerturbationCAM):
     """Ablation-CAM (Desai and Ramaswamy, 2020): channel k weighs the relative drop of the
     score when its map is set to zero, ``(y_c - y_c^k) / y_c`` (``y_c - y_c^k`` where the
-    score is 0). One forward pass per channel and image, ``batch_size`` at a time."""
+    score is 0). One forward pass per channel and image, ``batch_size`` at a time.
+
+    The channel is always set to zero, as in the paper; pytorch-grad-cam does so only where
+    the layer's output contains a zero (after a ReLU) and uses -1e7 elsewhere."""
 
     def _weights(self, images: Tensor, a: np.ndarray, targets: np.ndarray) -> np.ndarray:
         n, k = a.shape[:2]
