@@ -188,7 +188,7 @@ def plural(count: int, noun: str) -> str:
 
 # --- demo ----------------------------------------------------------------------------------
 
-DEMO = {"lr": 2e-3, "batch_size": 64, "shift": 2}
+DEMO = {"lr": 3e-3, "batch_size": 64, "shift": 2}
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -503,7 +503,7 @@ def parser() -> argparse.ArgumentParser:
 
     sub = commands.add_parser("demo", help="train LeNet-5 on the bundled digits, write report.html")
     sub.add_argument("--out", default="minicnn-demo", help="output folder (default ./minicnn-demo)")
-    sub.add_argument("--epochs", type=positive, default=12, help="epochs (default 12)")
+    sub.add_argument("--epochs", type=positive, default=20, help="epochs (default 20)")
     sub.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     common(sub)
     sub.set_defaults(run=demo)
