@@ -93,6 +93,19 @@ def test_07_unet_shapes(run_example):
     assert (run_example.out / "07_masks.png").stat().st_size > 0
 
 
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::UserWarning")  # blank maps of the one-epoch model
+def test_08_gradcam_misclassification(run_example):
+    ns = run_example("08_gradcam_misclassification.py")
+    d = ns["d"]
+    assert d.layers == ["features.0", "features.2", "features.5", "features.7", "features.10"]
+    assert d.correlation_distance.shape == (5, len(ns["chosen"]))
+    assert (d.predicted != d.target_true).all()  # they are the mistakes
+    assert sum(ns["counts"]["gradcam"].values()) == len(ns["mistakes"])
+    for name in ("08_gallery.png", "08_intra_layer.png", "08_divergence.png"):
+        assert (run_example.out / name).stat().st_size > 0
+
+
 def test_09_write_your_own_layer(run_example):
     ns = run_example("09_write_your_own_layer.py")
     assert ns["grade"](ns["PReLUFunction"])[0] == 3
