@@ -131,3 +131,17 @@ def test_mode_on_off_nesting_decorator_and_threads():
 def test_off_by_default_no_check():
     x = mc.tensor([np.nan])
     assert np.isnan(mc.exp(x).item())  # no anomaly mode: NaN passes silently
+
+
+def test_detect_anomaly_on_device(device):
+    """The check reads its verdict explicitly (one host copy), so it works on a device whose
+    arrays refuse implicit conversion; finite values pass, a NaN raises."""
+    model = nn.Sequential(nn.Linear(2, 2), SqrtLayer()).to(device)
+    model[0].weight.data[...] = 0
+    model[0].bias.data[...] = 1
+    x = mc.tensor([[1.0, 2.0]], device=device)
+    with mc.detect_anomaly():
+        model(x).sum().backward()
+        model[0].bias.data[...] = np.nan
+        with pytest.raises(AnomalyError, match="layer '0' .* of Sequential"):
+            model(x)

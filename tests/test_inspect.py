@@ -140,3 +140,14 @@ def test_record_activations_leaves_hooks_and_mode_as_they_were():
     assert all(not m._forward_hooks for m in model.modules())
     with pytest.raises(TypeError, match="record_activations: expected a minicnn.nn.Module"):
         ins.record_activations("model", mc.randn(3, 2))
+
+
+def test_gradient_flow_and_activations_on_device(device):
+    mc.manual_seed(0)
+    model = sigmoid_chain(depth=2).to(device)
+    x = mc.randn(8, 16).to(device)
+    F.cross_entropy(model(x), mc.tensor([i % 3 for i in range(8)], device=device)).backward()
+    flow = ins.gradient_flow(model)
+    assert flow.names == ["0", "2", "4"] and all(r.mean_abs_grad > 0 for r in flow)
+    stats = ins.record_activations(model, x, keep=True)
+    assert stats.row("1").zero_fraction == 0.0 and stats.outputs["1"].shape == (8, 16)
