@@ -269,16 +269,16 @@ def balanced_accuracy(y_true: Any, y_pred: Any, adjusted: bool = False) -> float
     y_true, y_pred = _pair("balanced_accuracy", y_true, y_pred)
     counts = confusion_matrix(y_true, y_pred)
     support = counts.sum(axis=1)
+    if adjusted and (support > 0).sum() < 2:
+        raise ValueError(
+            "balanced_accuracy: adjusted=True needs at least two classes in y_true, "
+            "got one (chance would be a perfect score)"
+        )
     if (support == 0).any() and np.isin(np.flatnonzero(support == 0), y_pred).any():
         warnings.warn("y_pred contains classes not in y_true", UserWarning, stacklevel=2)
     recall = np.diag(counts)[support > 0] / support[support > 0]
     score = float(np.mean(recall))
     if adjusted:
-        if len(recall) < 2:
-            raise ValueError(
-                "balanced_accuracy: adjusted=True needs at least two classes in y_true, "
-                "got one (chance would be a perfect score)"
-            )
         chance = 1 / len(recall)
         score = (score - chance) / (1 - chance)
     return score
