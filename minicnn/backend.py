@@ -175,22 +175,27 @@ def scatter_add(target: Any, index: Any, values: Any) -> None:
         get_array_module(target).add.at(target, index, values)
 
 
-# --- a reusable scratch buffer, on the CPU ----------------------------------------------------
+# --- CPU fast paths: a bounded scratch buffer, cache-sized blocks ---------------------------
 
 # Allocating a fresh 30-75 MB array costs more than filling it: glibc gets large blocks
 # straight from the operating system and returns them on free, so every page is faulted in
 # again at its first write. An op whose big temporary (im2col's columns) is used and dropped
 # within the op can borrow this buffer instead. One per thread, so that threads never share.
+# It is kept only up to WORKSPACE_LIMIT bytes: ops that need more work in slabs that fit (see
+# minicnn.ops.conv), and a larger request gets a fresh array that is freed after use, so one
+# large batch never leaves a large buffer behind for the rest of the process.
 # Only the CPU has one: a GPU's memory pool already reuses blocks, and a buffer kept outside
 # it would hold its largest size until the process ends.
+WORKSPACE_LIMIT = 32 * 2**20
 _workspaces = threading.local()
 
 
 def workspace(shape: tuple[int, ...], dtype: Any, device: str = "cpu") -> Any:
     """A scratch array of ``shape`` and ``dtype`` on ``device``, reusing one cached buffer.
 
-    On the CPU the result is a view of the thread's buffer (grown when too small, never
-    shrunk), with arbitrary contents; on other devices a fresh ``empty`` array.
+    On the CPU the result is a view of the thread's buffer (grown when too small, up to
+    ``WORKSPACE_LIMIT`` bytes; a larger request gets a fresh array that is not kept), with
+    arbitrary contents; on other devices a fresh ``empty`` array.
     **Invariant:** the next call may hand out the same memory, so a caller must be done with
     the array before anything else can call :func:`workspace`, and must never return it, a
     view of it, or keep it for later (e.g. for the backward pass).
@@ -199,15 +204,46 @@ def workspace(shape: tuple[int, ...], dtype: Any, device: str = "cpu") -> Any:
     if device != "cpu":
         return xp_for(device).empty(shape, dtype=dtype)
     nbytes = math.prod(shape) * numpy.dtype(dtype).itemsize
+    if nbytes > WORKSPACE_LIMIT:
+        return numpy.empty(shape, dtype=dtype)
     buffer = getattr(_workspaces, "buffer", None)
     if buffer is None or buffer.size < nbytes:
         buffer = _workspaces.buffer = numpy.empty(nbytes, dtype=uint8)
     return buffer[:nbytes].view(dtype).reshape(shape)
 
 
+def workspace_size() -> int:
+    """Bytes held by this thread's workspace buffer (0 if it has none)."""
+    buffer = getattr(_workspaces, "buffer", None)
+    return 0 if buffer is None else buffer.size
+
+
 def free_workspace() -> None:
     """Release this thread's workspace buffers (they are reallocated on the next use)."""
     _workspaces.__dict__.clear()
+
+
+# An elementwise op made of many NumPy passes (GELU's erf: about 60) runs each pass over the
+# whole array, from memory. Cut into blocks of BLOCK_BYTES, the temporaries of one block stay
+# in the CPU's cache from one pass to the next. On a GPU one kernel per pass over the whole
+# array is what is fast, so there is one block.
+BLOCK_BYTES = 2**18
+
+
+def blocks(array: Any) -> list[slice]:
+    """Slices cutting the flattened ``array`` into cache-sized blocks (one block off the CPU)."""
+    size = array.size
+    if device_of(array) != "cpu":
+        return [slice(0, size)]
+    step = max(1, BLOCK_BYTES // array.itemsize)
+    return [slice(start, start + step) for start in range(0, size, step)] or [slice(0, 0)]
+
+
+def any_true(mask: Any) -> bool:
+    """Whether any element of a boolean array is true, for skipping work that no element
+    needs. Off the CPU it answers True without looking: reading the answer would copy it to
+    the host and wait for the device, which costs more than doing the work."""
+    return device_of(mask) != "cpu" or bool(mask.any())
 
 
 # --- random generators, one per device -------------------------------------------------------
