@@ -410,9 +410,8 @@ def read_checkpoint(path: Path) -> dict[str, str]:
         raise UsageError(str(error)) from error
 
 
-def evaluate_command(args: argparse.Namespace) -> int:
-    """Test a checkpoint of ``minicnn train`` or ``minicnn demo`` on its dataset's test part."""
-    set_num_threads(args.threads)
+def load_checkpoint_model(args: argparse.Namespace) -> tuple[str, nn.Module, Splits]:
+    """The model of a checkpoint of ``minicnn train`` or ``demo``, with its dataset's splits."""
     path = Path(args.checkpoint)
     info = read_checkpoint(path)
     model_name = args.model or info.get("minicnn.model")
@@ -435,6 +434,13 @@ def evaluate_command(args: argparse.Namespace) -> int:
         details = " ".join(line.strip() for line in str(error).splitlines()[1:3])
         raise UsageError(f"{path} is not a checkpoint of model {model_name}: {details}") from error
     check_model_takes(model, model_name, splits)
+    return model_name, model, splits
+
+
+def evaluate_command(args: argparse.Namespace) -> int:
+    """Test a checkpoint of ``minicnn train`` or ``minicnn demo`` on its dataset's test part."""
+    set_num_threads(args.threads)
+    model_name, model, splits = load_checkpoint_model(args)
     result = evaluate(model, DataLoader(splits.test, batch_size=250), progress=not args.no_progress)
     print(f"{model_name} on the {len(splits.test)} test images of {splits.name}")
     print(
@@ -443,6 +449,30 @@ def evaluate_command(args: argparse.Namespace) -> int:
         )
     )
     print(f"test accuracy: {result.accuracy:.4f}")
+    return 0
+
+
+def explain_command(args: argparse.Namespace) -> int:
+    """Grad-CAM at every convolutional layer for the first misclassified test images."""
+    from . import explain
+    from .explain.cam import FORMULAS
+
+    if args.method not in FORMULAS:
+        raise UsageError(f"unknown method {args.method!r}; the methods are: {', '.join(FORMULAS)}")
+    set_num_threads(args.threads)
+    model_name, model, splits = load_checkpoint_model(args)
+    result = evaluate(model, DataLoader(splits.test, batch_size=250), progress=not args.no_progress)
+    wrong = np.flatnonzero(result.predictions != result.targets)
+    chosen = (wrong if wrong.size else np.arange(len(splits.test)))[: args.count]
+    images, labels = splits.test.get_batch(chosen)[:2]
+    out = Path(args.out)
+    figures = explain.explain_figures(
+        model, images, out, labels, class_names=splits.classes, method=args.method
+    )
+    kind = "misclassified" if wrong.size else "test (none misclassified)"
+    print(f"{model_name}: {args.method} of {plural(len(chosen), kind + ' image')}")
+    for name, caption in figures:
+        print(f"{out / name}: {caption}")
     return 0
 
 
@@ -543,6 +573,19 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--data-dir", default=None)
     common(sub)
     sub.set_defaults(run=evaluate_command)
+
+    sub = commands.add_parser(
+        "explain", help="Grad-CAM at every layer for the misclassified test images of a checkpoint"
+    )
+    sub.add_argument("checkpoint", help="a .safetensors file")
+    sub.add_argument("--out", default="minicnn-explain", help="folder for the pictures")
+    sub.add_argument("--count", type=positive, default=4, help="how many images")
+    sub.add_argument("--method", default="gradcam", help="gradcam, hirescam, layercam, ...")
+    sub.add_argument("--model", default=None, help="the model (default: from the checkpoint)")
+    sub.add_argument("--dataset", default=None, help="the dataset (default: from the checkpoint)")
+    sub.add_argument("--data-dir", default=None)
+    common(sub)
+    sub.set_defaults(run=explain_command)
 
     sub = commands.add_parser("summary", help="layers, output shapes and parameters of a model")
     sub.add_argument("name", help=f"one of {', '.join(model_names())}")

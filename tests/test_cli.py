@@ -95,6 +95,11 @@ def test_train_then_evaluate_a_checkpoint(tmp_path):
         run("evaluate", checkpoint, "--model", "vgg_small"),
         r"is not a checkpoint of model vgg_small: Missing key\(s\)",
     )
+    explained = run("explain", checkpoint, "--out", tmp_path / "cam", "--count", 2, "--no-progress")
+    assert explained.returncode == 0, explained.stderr
+    assert "lenet5: gradcam of 2 " in explained.stdout
+    assert (tmp_path / "cam" / "gradcam_layers.png").stat().st_size > 0
+    fails_with(run("explain", checkpoint, "--method", "magic"), r"unknown method 'magic'")
 
 
 def test_train_on_an_image_folder(tmp_path):

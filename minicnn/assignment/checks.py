@@ -119,7 +119,7 @@ def strategies() -> Any:
         from hypothesis import strategies as st
     except ImportError as error:  # pragma: no cover
         raise ImportError(
-            "minicnn's autograder needs hypothesis: pip install hypothesis"
+            "minicnn's autograder needs hypothesis: pip install 'minicnn[assignment]'"
         ) from error
     return st
 

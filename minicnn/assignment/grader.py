@@ -201,7 +201,9 @@ def grade(
     student's code in this process, without limits: for debugging, and for trusted files only.
     """
     if importlib.util.find_spec("hypothesis") is None:
-        raise ImportError("grading needs hypothesis, which draws the cases: pip install hypothesis")
+        raise ImportError(
+            "grading needs hypothesis, which draws the cases: pip install 'minicnn[assignment]'"
+        )
     directory = Path(directory).resolve()
     if not directory.is_dir():
         raise ValueError(f"{directory} is not a folder")
