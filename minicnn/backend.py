@@ -230,13 +230,19 @@ def free_workspace() -> None:
 BLOCK_BYTES = 2**18
 
 
+def block_slices(count: int, item_bytes: int, like: Any, block_bytes: int = 0) -> list[slice]:
+    """Slices cutting ``count`` items of ``item_bytes`` each into blocks of about
+    ``block_bytes`` (default ``BLOCK_BYTES``), for an op on ``like``'s device: one block off
+    the CPU. At least one item per block, and one (empty) block when ``count`` is 0."""
+    if device_of(like) != "cpu" or count == 0:
+        return [slice(0, count)]
+    step = max(1, (block_bytes or BLOCK_BYTES) // max(1, item_bytes))
+    return [slice(start, min(start + step, count)) for start in range(0, count, step)]
+
+
 def blocks(array: Any) -> list[slice]:
     """Slices cutting the flattened ``array`` into cache-sized blocks (one block off the CPU)."""
-    size = array.size
-    if device_of(array) != "cpu":
-        return [slice(0, size)]
-    step = max(1, BLOCK_BYTES // array.itemsize)
-    return [slice(start, start + step) for start in range(0, size, step)] or [slice(0, 0)]
+    return block_slices(array.size, array.itemsize, array)
 
 
 def any_true(mask: Any) -> bool:

@@ -12,14 +12,22 @@ No timing is asserted anywhere: speed is measured by ``python -m benchmarks``.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
+import tracemalloc
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minicnn as mc
 import minicnn.functional as F
 from minicnn.ops import activation as A
+from minicnn.ops import conv as C
+from minicnn.ops import reference as R
+from minicnn.testing import conv2d_configs, conv_transpose2d_configs
 
 RNG = np.random.default_rng(0)
 
@@ -168,3 +176,203 @@ def test_gelu_under_no_grad_keeps_no_slope():
         y = F.gelu(x)
     assert y.grad_fn is None
     np.testing.assert_allclose(y.numpy(), _plain_gelu(x.numpy())[0], rtol=1e-14)
+
+
+# --- convolution in slabs of a bounded workspace, depthwise convolution ----------------------
+
+SEEDS = st.integers(0, 2**32 - 1)
+
+
+@contextlib.contextmanager
+def _limits(workspace=None, keep=None, block=None):
+    """Set backend.WORKSPACE_LIMIT, ops.conv.KEEP_COLUMNS_BYTES and backend.BLOCK_BYTES for a
+    while (small values force many slabs and blocks on tiny inputs)."""
+    saved = (mc.backend.WORKSPACE_LIMIT, C.KEEP_COLUMNS_BYTES, mc.backend.BLOCK_BYTES)
+    try:
+        mc.backend.WORKSPACE_LIMIT = saved[0] if workspace is None else workspace
+        C.KEEP_COLUMNS_BYTES = saved[1] if keep is None else keep
+        mc.backend.BLOCK_BYTES = saved[2] if block is None else block
+        mc.backend.free_workspace()
+        yield
+    finally:
+        mc.backend.WORKSPACE_LIMIT, C.KEEP_COLUMNS_BYTES, mc.backend.BLOCK_BYTES = saved
+        mc.backend.free_workspace()
+
+
+def _run(op, arrays, upstream_seed):
+    """Output and gradients of ``op`` on float64 leaves, for a random upstream gradient."""
+    tensors = [None if a is None else mc.tensor(a, requires_grad=True) for a in arrays]
+    y = op(*tensors)
+    g = np.random.default_rng(upstream_seed).standard_normal(y.shape)
+    y.backward(g)
+    return y.numpy(), g, [t.grad.numpy() for t in tensors if t is not None]
+
+
+def _close(got, want, names):
+    for a, b, name in zip(got, want, names, strict=False):
+        assert a.shape == b.shape, name
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+# 1 byte: every slab is one output row of one image; 2 KB: several rows, or several images
+SLAB_LIMITS = st.sampled_from([1, 2048])
+
+
+@settings(max_examples=15)
+@given(conv2d_configs(max_batch=3), SLAB_LIMITS, st.booleans(), SEEDS)
+def test_conv2d_in_slabs_matches_reference(config, limit, keep, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(config.input_shape)
+    w = rng.standard_normal(
+        (config.out_channels, config.in_channels // config.groups, *config.kernel_size)
+    )
+    b = rng.standard_normal(config.out_channels)
+    geometry = dict(
+        stride=config.stride, padding=config.padding, dilation=config.dilation, groups=config.groups
+    )
+    with _limits(workspace=limit, keep=2**40 if keep else 0):
+        y, g, grads = _run(lambda *t: F.conv2d(*t, **geometry), [x, w, b], seed)
+        assert mc.backend.workspace_size() <= limit
+    want = [R.conv2d_forward(x, w, b, **geometry), *R.conv2d_backward(x, w, g, **geometry)]
+    _close([y, *grads], want, ["y", "dx", "dw", "db"])
+
+
+@settings(max_examples=15)
+@given(conv_transpose2d_configs(max_batch=3), SLAB_LIMITS, SEEDS)
+def test_conv_transpose2d_in_slabs_matches_reference(config, limit, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(config.input_shape)
+    w = rng.standard_normal(
+        (config.in_channels, config.out_channels // config.groups, *config.kernel_size)
+    )
+    b = rng.standard_normal(config.out_channels)
+    geometry = dict(
+        stride=config.stride, padding=config.padding, dilation=config.dilation, groups=config.groups
+    )
+    with _limits(workspace=limit):
+        op = lambda *t: F.conv_transpose2d(*t, output_padding=config.output_padding, **geometry)  # noqa: E731
+        y, g, grads = _run(op, [x, w, b], seed)
+    forward = R.conv_transpose2d_forward(x, w, b, output_padding=config.output_padding, **geometry)
+    _close(
+        [y, *grads],
+        [forward, *R.conv_transpose2d_backward(x, w, g, **geometry)],
+        ["y", "dx", "dw", "db"],
+    )
+
+
+# groups = in_channels = out_channels: the depthwise route
+depthwise_configs = conv2d_configs(
+    max_batch=3, max_channels_per_group=1, max_groups=4, max_padding=2
+)
+
+
+@settings(max_examples=20)
+@given(depthwise_configs, st.sampled_from([1, 2**18]), st.booleans(), SEEDS)
+def test_depthwise_conv2d_matches_reference(config, block, bias, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(config.input_shape)
+    w = rng.standard_normal((config.out_channels, 1, *config.kernel_size))
+    b = rng.standard_normal(config.out_channels) if bias else None
+    geometry = dict(
+        stride=config.stride, padding=config.padding, dilation=config.dilation, groups=config.groups
+    )
+    with _limits(block=block):  # 1 byte: one image per block
+        y, g, grads = _run(lambda *t: F.conv2d(*t, **geometry), [x, w, b], seed)
+    want = [R.conv2d_forward(x, w, b, **geometry), *R.conv2d_backward(x, w, g, **geometry)]
+    _close([y, *grads], want[: len(grads) + 1], ["y", "dx", "dw", "db"])
+
+
+def test_depthwise_only_the_wanted_gradients():
+    x, w = RNG.standard_normal((2, 3, 5, 5)), RNG.standard_normal((3, 1, 3, 3))
+    for wants in [(True, False), (False, True)]:
+        tx, tw = mc.tensor(x, requires_grad=wants[0]), mc.tensor(w, requires_grad=wants[1])
+        y = F.conv2d(tx, tw, padding=1, groups=3)
+        y.backward(np.ones(y.shape))
+        full = R.conv2d_backward(x, w, np.ones(y.shape), padding=(1, 1), groups=3)
+        for t, want, wanted in [(tx, full[0], wants[0]), (tw, full[1], wants[1])]:
+            if wanted:
+                np.testing.assert_allclose(t.grad.numpy(), want, rtol=1e-12)
+            else:
+                assert t.grad is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "kwargs", [dict(padding=1), dict(stride=2, padding=1), dict(dilation=2, padding=2), dict()]
+)
+def test_depthwise_conv2d_matches_torch(torch, dtype, kwargs):
+    x = RNG.standard_normal((6, 16, 13, 12)).astype(dtype)
+    w = RNG.standard_normal((16, 1, 3, 3)).astype(dtype)
+    b = RNG.standard_normal(16).astype(dtype)
+    ours = [mc.tensor(a, requires_grad=True) for a in (x, w, b)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+    y = F.conv2d(*ours, groups=16, **kwargs)
+    y_t = torch.nn.functional.conv2d(*theirs, groups=16, **kwargs)
+    g = RNG.standard_normal(y.shape).astype(dtype)
+    y.backward(g)
+    y_t.backward(torch.tensor(g))
+    tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(y.numpy(), y_t.detach().numpy(), **tol)
+    for a, t in zip(ours, theirs, strict=True):
+        assert a.grad.dtype == dtype
+        np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), **tol)
+
+
+# --- memory: the workspace stays under its cap, no_grad passes keep nothing -------------------
+
+
+def test_workspace_never_keeps_more_than_its_limit():
+    with _limits(workspace=4096):
+        small = mc.backend.workspace((256,), np.float32)  # 1 KB: kept
+        assert mc.backend.workspace_size() == 1024
+        big = mc.backend.workspace((2048,), np.float32)  # 8 KB: a fresh array, not kept
+        assert big.shape == (2048,) and mc.backend.workspace_size() == 1024
+        assert not np.shares_memory(small, big)
+
+
+def test_a_large_convolution_leaves_at_most_the_limit_behind():
+    """Columns of 38 MB, above the default 32 MB limit: built in slabs that fit it."""
+    mc.backend.free_workspace()
+    x = mc.tensor(np.ones((16, 16, 64, 64), np.float32), requires_grad=True)
+    w = mc.tensor(np.ones((16, 16, 3, 3), np.float32), requires_grad=True)
+    F.conv2d(x, w, padding=1).sum().backward()
+    assert 0 < mc.backend.workspace_size() <= mc.backend.WORKSPACE_LIMIT
+    # each tap meets 63 or 64 of the 64 rows (columns) of each of the 16 images
+    counts = np.array([63, 64, 63])
+    np.testing.assert_array_equal(w.grad.numpy()[0, 0], 16 * np.outer(counts, counts))
+
+
+def _traced_mb(run):
+    gc.collect()
+    run()
+    gc.collect()
+    return tracemalloc.get_traced_memory()[0] / 2**20
+
+
+def test_no_grad_forward_passes_keep_no_memory():
+    """tracemalloc sees NumPy's allocations: after warm-up, 30 more no_grad passes of LeNet-5
+    leave nothing behind, and a batch 8 times as large leaves at most the workspace limit."""
+    mc.manual_seed(0)
+    model = mc.models.lenet5()
+    model.eval()
+    x = mc.tensor(RNG.standard_normal((16, 1, 28, 28)).astype(np.float32))
+    big = mc.tensor(RNG.standard_normal((128, 1, 28, 28)).astype(np.float32))
+
+    def passes(batch, count):
+        def run():
+            with mc.no_grad():
+                for _ in range(count):
+                    model(batch)
+
+        return run
+
+    with _limits(workspace=2**19):  # 0.5 MB: the batch of 128 needs slabs (1.6 MB of columns)
+        tracemalloc.start()
+        try:
+            warm = _traced_mb(passes(x, 5))
+            after = _traced_mb(passes(x, 30))
+            after_big = _traced_mb(lambda: (passes(big, 1)(), passes(x, 3)()))
+        finally:
+            tracemalloc.stop()
+    assert after - warm < 0.05, f"{after - warm:.3f} MB more after 30 passes"
+    assert after_big - after < 0.5 + 0.05, f"{after_big - after:.3f} MB more after a large batch"

@@ -35,33 +35,38 @@ so both ops below share the three helpers ``_conv_forward``, ``_conv_input_grad`
 
 The plain version, for reading first, is ``conv2d_forward``/``conv2d_backward`` in
 :mod:`minicnn.ops.reference` (loops over output pixels); the tests check these fast ops
-against it. The fast path differs in three ways, explained below: the columns live in a
-reused buffer, they are recomputed for dW instead of saved, and with stride 1 dx is a
-convolution with the flipped kernel.
+against it. The fast path differs in four ways, explained below: the columns are built a
+slab of output positions at a time, in a bounded reused buffer; they are recomputed for dW
+unless they are small; with stride 1 dx is a convolution with the flipped kernel; and a
+depthwise convolution (one filter per channel) needs no columns at all.
 
-Speed. Nearly all the time goes into the three matrix products, each as large as the whole
-batch, and into im2col/col2im, which move ``kh*kw`` times the input's size through memory.
-The column layout (C*kh*kw, N*OH*OW) keeps every product a single contiguous BLAS call
-without transposing the big matrix; only the small ``y`` and ``G`` are transposed between
-(N, O, OH, OW) and (O, N*OH*OW). The columns (15-75 MB for a VGG-sized layer) are written into
-one reusable buffer, :func:`minicnn.backend.workspace`, rather than a fresh array each time:
-a fresh block that large is page-faulted in anew at every call (``benchmarks/README.md``
-measures what that costs a small-VGG step). They are not kept for the backward, which recomputes them
-from ``x`` for dW (see :class:`Conv2dFunction`). With stride 1 and no more output than input
-channels, dx is computed as a convolution of G with the flipped kernel (im2col of G and one
-product) instead of col2im(W^T @ G): the same arithmetic, less memory traffic (see
-``_conv_input_grad``).
+Speed and memory. Nearly all the time goes into the three matrix products, each as large as
+the whole batch, and into im2col/col2im, which move ``kh*kw`` times the input's size through
+memory. The column layout (C*kh*kw, N*OH*OW) keeps every product a single contiguous BLAS
+call; only the small ``y`` and ``G`` are transposed between (N, O, OH, OW) and
+(O, N*OH*OW). The columns are built for a *slab* of output positions at a time (whole images,
+or bands of rows of one image, see :func:`_slabs`) so that they fit
+:func:`minicnn.backend.workspace`, a buffer reused from call to call and never larger than
+``backend.WORKSPACE_LIMIT``: a fresh block that large would be page-faulted in anew at every
+call, and one large batch never grows the buffer for the rest of the process. They are not
+kept for the backward, which recomputes them from ``x`` for dW (see :class:`Conv2dFunction`),
+except when they are small (LeNet's), where the second im2col would cost more than keeping
+them. With stride 1 and no more output than input channels, dx is computed as a convolution
+of G with the flipped kernel (im2col of G and one product) instead of col2im(W^T @ G): the
+same arithmetic, less memory traffic (see ``_conv_input_grad``). Measurements are in
+``benchmarks/README.md``.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from .. import backend
-from ..autograd import Function
-from .im2col import Padding, Pair, col2im, im2col
+from ..autograd import Function, is_grad_enabled
+from .im2col import Padding, Pair, _offset_slice, col2im, conv_output_size, im2col
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,77 @@ class ConvGeometry:
     groups: int = 1
 
 
+# --- slabs of output positions, and their columns ---------------------------------------------
+
+#: Columns of at most this many bytes are kept from the forward for dW (one im2col fewer).
+KEEP_COLUMNS_BYTES = 8 * 2**20
+
+_NO_PADDING: Padding = ((0, 0), (0, 0))
+
+
+def _output_size(x_shape: tuple[int, ...], kernel: Pair, geometry: ConvGeometry) -> Pair:
+    """(OH, OW) of the convolution of an input of shape ``x_shape`` (N, C, H, W)."""
+    return tuple(  # type: ignore[return-value]
+        conv_output_size(size, k, s, sum(p), d)
+        for size, k, s, p, d in zip(
+            x_shape[2:], kernel, geometry.stride, geometry.padding, geometry.dilation, strict=True
+        )
+    )
+
+
+def _slabs(n: int, oh: int, row_bytes: int) -> list[tuple[slice, slice]]:
+    """(images, output rows) of each slab of the output positions (N, OH), for columns of
+    ``row_bytes`` per output row: groups of whole images while an image fits the workspace,
+    else bands of rows of one image (at least one row each)."""
+    rows = max(1, backend.WORKSPACE_LIMIT // max(1, row_bytes))
+    if rows >= oh:
+        step = max(1, rows // max(1, oh))
+        return [(slice(i, min(i + step, n)), slice(0, oh)) for i in range(0, max(n, 1), step)]
+    return [
+        (slice(i, i + 1), slice(r, min(r + rows, oh))) for i in range(n) for r in range(0, oh, rows)
+    ]
+
+
+def _pad(x: Any, padding: Padding) -> Any:
+    """x (N, C, H, W) with zero rows and columns around it (x itself without padding)."""
+    (top, bottom), (left, right) = padding
+    if not (top or bottom or left or right):
+        return x
+    n, c, h, w = x.shape
+    x_pad = backend.get_array_module(x).zeros(
+        (n, c, h + top + bottom, w + left + right), dtype=x.dtype
+    )
+    x_pad[:, :, top : top + h, left : left + w] = x
+    return x_pad
+
+
+def _band(rows: slice, kernel: int, stride: int, dilation: int) -> slice:
+    """The rows of the padded input that the output rows ``rows`` look at."""
+    return slice(rows.start * stride, (rows.stop - 1) * stride + dilation * (kernel - 1) + 1)
+
+
+def _column_slabs(
+    x: Any, kernel: Pair, geometry: ConvGeometry, output_size: Pair
+) -> Iterator[tuple[slice, slice, Any]]:
+    """(images, rows, cols) for each slab of the output positions of size ``output_size``
+    (OH, OW): im2col of the slab's windows, with the geometry's stride, padding and
+    dilation, as (C, kh, kw, n, rows, OW). An ``output_size`` smaller than the
+    convolution's keeps only its first rows and columns (conv_transpose2d needs that).
+
+    The columns live in the backend's workspace. **Invariant:** every caller consumes them
+    (matrix products, whose results are fresh arrays) before asking for the next slab, and
+    never returns or saves them: nothing that leaves an op is a view of the workspace.
+    """
+    (kh, kw), (sh, _), (dh, _) = kernel, geometry.stride, geometry.dilation
+    oh, ow = output_size
+    x_pad = _pad(x, geometry.padding)
+    for images, rows in _slabs(x.shape[0], oh, x.shape[1] * kh * kw * ow * x.itemsize):
+        band = x_pad[images, :, _band(rows, kh, sh, dh)]
+        size = (rows.stop - rows.start, ow)
+        cols = im2col(band, kernel, geometry.stride, _NO_PADDING, geometry.dilation, size, True)
+        yield images, rows, cols
+
+
 # --- the three pieces of a convolution, on raw arrays ----------------------------------------
 
 
@@ -84,38 +160,31 @@ def _as_matrix(y: Any, groups: int) -> Any:
     return xp.ascontiguousarray(y.transpose(1, 0, 2, 3)).reshape(groups, o // groups, n * oh * ow)
 
 
-def _columns(
-    x: Any, kernel_size: Pair, geometry: ConvGeometry, output_size: Pair | None = None
-) -> Any:
-    """im2col with the geometry's stride, padding and dilation: (C, kh, kw, N, OH, OW).
-
-    The columns live in the backend's workspace. **Invariant:** every caller consumes them
-    (matrix products, whose results are fresh arrays) before the next ``_columns`` call, and
-    never returns or saves them: nothing that leaves an op is a view of the workspace.
-    """
-    stride, padding, dilation = geometry.stride, geometry.padding, geometry.dilation
-    return im2col(x, kernel_size, stride, padding, dilation, output_size, workspace=True)
-
-
-def _conv_forward(cols: Any, weight: Any, groups: int) -> Any:
-    """y = W @ cols per group: cols (C, kh, kw, N, OH, OW) -> y (N, O, OH, OW)."""
+def _product(cols: Any, weight: Any, groups: int) -> Any:
+    """W @ cols per group: cols (C, kh, kw, n, oh, ow) -> (n, O, oh, ow), a transposed view."""
     xp = backend.get_array_module(cols, weight)
     o = weight.shape[0]
     _, _, _, n, oh, ow = cols.shape
-    k = weight[0].size  # rows per group, C/g * kh * kw (spelled out: P may be 0, an empty batch)
+    k = math.prod(weight.shape[1:])  # rows per group, C/g * kh * kw (P may be 0, an empty batch)
     y = xp.matmul(weight.reshape(groups, o // groups, k), cols.reshape(groups, k, n * oh * ow))
-    y = y.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)  # (g, O/g, P) -> (N, O, OH, OW)
-    return xp.ascontiguousarray(y)
+    return y.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)
+
+
+def _convolve(x: Any, weight: Any, geometry: ConvGeometry, output_size: Pair | None = None) -> Any:
+    """y = conv2d(x, W) without bias, slab by slab: (N, C, H, W) -> (N, O, OH, OW)."""
+    xp = backend.get_array_module(x, weight)
+    kernel = weight.shape[2:]
+    output_size = output_size or _output_size(x.shape, kernel, geometry)
+    y = xp.empty((x.shape[0], weight.shape[0], *output_size), dtype=x.dtype)
+    for images, rows, cols in _column_slabs(x, kernel, geometry, output_size):
+        y[images, :, rows] = _product(cols, weight, geometry.groups)
+    return y
 
 
 def _conv_input_grad(
-    g: Any,
-    weight: Any,
-    input_shape: tuple[int, ...],
-    geometry: ConvGeometry,
-    g_matrix: Any = None,
+    g: Any, weight: Any, input_shape: tuple[int, ...], geometry: ConvGeometry
 ) -> Any:
-    """dx = col2im(W^T @ G) for G = g (N, O, OH, OW); ``g_matrix``: ``_as_matrix(g)`` if known.
+    """dx = col2im(W^T @ G) for G = g (N, O, OH, OW), slab by slab of g's positions.
 
     With stride 1, dx is itself a convolution: dx = conv2d(g, W~) with W~ the kernel flipped
     in space, input and output channels swapped (see :func:`_flipped_kernel`), and padding
@@ -125,22 +194,34 @@ def _conv_input_grad(
     ``benchmarks/README.md``).
     """
     o, c_per_group, kh, kw = weight.shape
-    groups = geometry.groups
+    groups, c = geometry.groups, input_shape[1]
     padding = _flipped_padding(geometry, (kh, kw), input_shape[2:], g.shape[2:])
-    if padding is not None and o <= c_per_group * groups:
-        cols = _columns(g, (kh, kw), ConvGeometry((1, 1), padding, geometry.dilation, groups))
-        return _conv_forward(cols, _flipped_kernel(weight, groups), groups)
+    if padding is not None and o <= c:
+        flipped = ConvGeometry((1, 1), padding, geometry.dilation, groups)
+        return _convolve(g, _flipped_kernel(weight, groups), flipped, input_shape[2:])
 
     xp = backend.get_array_module(g, weight)
-    if g_matrix is None:
-        g_matrix = _as_matrix(g, groups)
+    (top, bottom), (left, right) = geometry.padding
+    n, _, h, w = input_shape
+    oh, ow = g.shape[2:]
     w_t = weight.reshape(groups, o // groups, -1).transpose(0, 2, 1)  # (g, K, O/g), a view
-    if o // groups == 1:  # one output per group (depthwise): the product is an outer product
-        dcols = w_t * g_matrix  # (g, K, 1) * (g, 1, P), much faster than matmul's loop
-    else:
-        dcols = xp.matmul(w_t, g_matrix)  # (g, K, P)
-    dcols = dcols.reshape(c_per_group * groups, kh, kw, input_shape[0], *g.shape[2:])
-    return col2im(dcols, input_shape, geometry.stride, geometry.padding, geometry.dilation)
+    slabs = _slabs(n, oh, c * kh * kw * ow * g.itemsize)
+    dx_pad = None
+    if len(slabs) > 1:
+        dx_pad = xp.zeros((n, c, h + top + bottom, w + left + right), dtype=g.dtype)
+    for images, rows in slabs:
+        g_matrix = _as_matrix(g[images, :, rows], groups)
+        if o // groups == 1:  # one output per group (depthwise): the product is an outer product
+            dcols = w_t * g_matrix  # (g, K, 1) * (g, 1, P), much faster than matmul's loop
+        else:
+            dcols = xp.matmul(w_t, g_matrix)  # (g, K, P)
+        dcols = dcols.reshape(c, kh, kw, images.stop - images.start, rows.stop - rows.start, ow)
+        if dx_pad is None:  # one slab: col2im pads and crops itself
+            return col2im(dcols, input_shape, geometry.stride, geometry.padding, geometry.dilation)
+        band = _band(rows, kh, geometry.stride[0], geometry.dilation[0])
+        part = dx_pad[images, :, band]
+        part += col2im(dcols, part.shape, geometry.stride, _NO_PADDING, geometry.dilation)
+    return xp.ascontiguousarray(dx_pad[:, :, top : top + h, left : left + w])
 
 
 def _flipped_padding(
@@ -177,15 +258,30 @@ def _flipped_kernel(weight: Any, groups: int) -> Any:
     return w.reshape(groups * c_per_group, o // groups, kh, kw)[:, :, ::-1, ::-1]
 
 
-def _conv_weight_grad(g_matrix: Any, cols: Any, weight_shape: tuple[int, ...], groups: int) -> Any:
-    """dW = G @ cols^T: (g, O/g, P) @ (g, P, K) -> (g, O/g, K) = (O, C/g, kh, kw).
+def _weight_grad_part(g: Any, cols: Any, weight_shape: tuple[int, ...], groups: int) -> Any:
+    """One slab's share of dW = G @ cols^T, as (g, K, O/g) = (G @ cols^T)^T.
 
-    Computed as (cols @ G^T)^T, the same sums: BLAS runs this orientation of the long, thin
-    product (P = N*OH*OW is the summed axis) faster on the CPU.
+    Computed in that orientation, the same sums: BLAS runs this form of the long, thin product
+    (P = N*OH*OW is the summed axis) faster on the CPU.
     """
-    xp = backend.get_array_module(g_matrix, cols)
+    xp = backend.get_array_module(g, cols)
+    g_matrix = _as_matrix(g, groups)  # (g, O/g, P)
     cols = cols.reshape(groups, math.prod(weight_shape[1:]), g_matrix.shape[-1])
-    dw_t = xp.matmul(cols, g_matrix.transpose(0, 2, 1))  # (g, K, O/g)
+    return xp.matmul(cols, g_matrix.transpose(0, 2, 1))
+
+
+def _conv_weight_grad(
+    g: Any, x: Any, weight_shape: tuple[int, ...], geometry: ConvGeometry, cols: Any = None
+) -> Any:
+    """dW = G @ im2col(x)^T, summed slab by slab: (O, C/g, kh, kw). ``g`` (N, O, OH, OW) holds
+    the gradients of the convolution's outputs; ``cols``, if given, are all of x's columns."""
+    groups = geometry.groups
+    if cols is not None:
+        dw_t = _weight_grad_part(g, cols, weight_shape, groups)
+    else:
+        dw_t = 0
+        for images, rows, slab in _column_slabs(x, weight_shape[2:], geometry, g.shape[2:]):
+            dw_t = dw_t + _weight_grad_part(g[images, :, rows], slab, weight_shape, groups)
     return dw_t.transpose(0, 2, 1).reshape(weight_shape)
 
 
@@ -195,6 +291,84 @@ def _bias_grad(g: Any) -> Any:
     ``einsum`` makes one pass over g, where ``g.sum(axis=(0, 2, 3))`` makes several.
     """
     return backend.get_array_module(g).einsum("nohw->o", g)
+
+
+# --- depthwise convolution: shifted slices, no columns ---------------------------------------
+
+
+def _is_depthwise(channels: int, weight: Any, groups: int) -> bool:
+    """One filter per input channel, one output per filter (groups = C = O)."""
+    return groups == channels == weight.shape[0] > 1
+
+
+def _taps(kernel: Pair, geometry: ConvGeometry, output_size: Pair) -> Iterator[tuple]:
+    """(i, j, rows, cols) of each kernel tap: the slice of the padded input that tap (i, j)
+    sees at every output pixel (as im2col's rows (c, i, j))."""
+    for i in range(kernel[0]):
+        rows = _offset_slice(i, geometry.dilation[0], geometry.stride[0], output_size[0])
+        for j in range(kernel[1]):
+            yield (
+                i,
+                j,
+                rows,
+                _offset_slice(j, geometry.dilation[1], geometry.stride[1], output_size[1]),
+            )
+
+
+def _image_blocks(shape: tuple[int, ...], like: Any) -> list[slice]:
+    """Blocks of images of (N, C, H, W) ``shape`` of about backend.BLOCK_BYTES (at least one
+    image): the kh*kw passes over a block then find it in the CPU's cache."""
+    return backend.block_slices(shape[0], math.prod(shape[1:]) * like.itemsize, like)
+
+
+def _depthwise_forward(x: Any, weight: Any, geometry: ConvGeometry) -> Any:
+    """y[n, c] = sum over taps (i, j) of W[c, 0, i, j] * x_pad[n, c, tap (i, j)'s grid].
+
+    kh*kw multiply-adds of strided views of the padded input, a block of images at a time:
+    no columns (im2col would copy x kh*kw times for very little arithmetic).
+    """
+    xp = backend.get_array_module(x, weight)
+    kernel, w = weight.shape[2:], weight[:, 0, :, :, None, None]  # (C, kh, kw, 1, 1)
+    out = _output_size(x.shape, kernel, geometry)
+    y = xp.empty((x.shape[0], x.shape[1], *out), dtype=x.dtype)
+    for images in _image_blocks(x.shape, x):
+        x_pad, y_block = _pad(x[images], geometry.padding), y[images]
+        term = xp.empty_like(y_block)
+        for k, (i, j, rows, cols) in enumerate(_taps(kernel, geometry, out)):
+            xp.multiply(x_pad[:, :, rows, cols], w[:, i, j], out=y_block if k == 0 else term)
+            if k:
+                y_block += term
+    return y
+
+
+def _depthwise_backward(
+    g: Any, x: Any, weight: Any, x_shape: tuple[int, ...], geometry: ConvGeometry, need_dx: bool
+) -> tuple[Any, Any]:
+    """dx: each tap sends g * W[c, 0, i, j] back to the pixels it read (added into a padded dx,
+    then cropped); dW[c, 0, i, j] = sum over n, h, w of g * that tap's slice of x_pad.
+    ``x`` is None when dW is not wanted."""
+    xp = backend.get_array_module(g, weight)
+    kernel, w = weight.shape[2:], weight[:, 0, :, :, None, None]
+    (top, bottom), (left, right) = geometry.padding
+    n, c, h, width = x_shape
+    dx = xp.empty(x_shape, dtype=g.dtype) if need_dx else None
+    dw = None if x is None else xp.zeros(weight.shape, dtype=weight.dtype)
+    for images in _image_blocks(x_shape, g):
+        g_block = g[images]
+        if dx is not None:
+            dx_pad = xp.zeros((len(g_block), c, h + top + bottom, width + left + right), g.dtype)
+            term = xp.empty_like(g_block)
+        if dw is not None:
+            x_pad = _pad(x[images], geometry.padding)
+        for i, j, rows, cols in _taps(kernel, geometry, g.shape[2:]):
+            if dx is not None:
+                xp.multiply(g_block, w[:, i, j], out=term)
+                dx_pad[:, :, rows, cols] += term
+            if dw is not None:
+                dw[:, 0, i, j] += xp.einsum("nchw,nchw->c", g_block, x_pad[:, :, rows, cols])
+        if dx is not None:
+            dx[images] = dx_pad[:, :, top : top + h, left : left + width]
+    return dx, dw
 
 
 # --- the autograd Functions ------------------------------------------------------------------
@@ -209,31 +383,49 @@ class Conv2dFunction(Function):
 
     Only ``x`` is saved, not its kh*kw times larger columns: the backward runs im2col again
     for dW, trading one more memory-bound copy for less memory held between the forward and
-    backward passes, as activation checkpointing does.
+    backward passes, as activation checkpointing does. Columns of at most
+    ``KEEP_COLUMNS_BYTES`` are kept instead: for them the copy costs more than the memory.
+    A depthwise convolution takes its own route (``_depthwise_forward``/``_backward``).
     """
 
     def __init__(self, geometry: ConvGeometry):
         self.geometry = geometry
 
     def forward(self, x: Any, weight: Any, bias: Any = None) -> Any:
-        cols = _columns(x, weight.shape[2:], self.geometry)
-        y = _conv_forward(cols, weight, self.geometry.groups)
+        geometry, kernel = self.geometry, weight.shape[2:]
+        self.depthwise = _is_depthwise(x.shape[1], weight, geometry.groups)
+        out = _output_size(x.shape, kernel, geometry)
+        nbytes = x.shape[0] * x.shape[1] * math.prod(kernel) * math.prod(out) * x.itemsize
+        cols = None
+        if self.depthwise:
+            y = _depthwise_forward(x, weight, geometry)
+        elif self.needs_input_grad[1] and is_grad_enabled() and nbytes <= KEEP_COLUMNS_BYTES:
+            cols = im2col(x, kernel, geometry.stride, geometry.padding, geometry.dilation)
+            y = backend.get_array_module(x).ascontiguousarray(
+                _product(cols, weight, geometry.groups)
+            )
+        else:
+            y = _convolve(x, weight, geometry, out)
         if bias is not None:
             y += bias.reshape(1, -1, 1, 1)
-        self.x_shape, self.weight = x.shape, weight
+        self.x_shape, self.weight, self.cols = x.shape, weight, cols
         if self.needs_input_grad[1]:
-            self.x = x  # only the weight gradient needs x, to rebuild the columns
+            self.x = x  # the weight gradient needs x, to rebuild the columns
         return y
 
     def backward(self, g: Any) -> tuple[Any, Any, Any]:
         geometry = self.geometry
-        dx = dw = db = g_matrix = None
-        if self.needs_input_grad[1]:
-            g_matrix = _as_matrix(g, geometry.groups)
-            cols = _columns(self.x, self.weight.shape[2:], geometry)
-            dw = _conv_weight_grad(g_matrix, cols, self.weight.shape, geometry.groups)
-        if self.needs_input_grad[0]:
-            dx = _conv_input_grad(g, self.weight, self.x_shape, geometry, g_matrix)
+        dx = dw = db = None
+        if self.depthwise:
+            x = self.x if self.needs_input_grad[1] else None
+            dx, dw = _depthwise_backward(
+                g, x, self.weight, self.x_shape, geometry, self.needs_input_grad[0]
+            )
+        else:
+            if self.needs_input_grad[1]:
+                dw = _conv_weight_grad(g, self.x, self.weight.shape, geometry, self.cols)
+            if self.needs_input_grad[0]:
+                dx = _conv_input_grad(g, self.weight, self.x_shape, geometry)
         if self.needs_input_grad[2]:
             db = _bias_grad(g)
         return dx, dw, db
@@ -252,28 +444,39 @@ class ConvTranspose2dFunction(Function):
 
     def forward(self, x: Any, weight: Any, bias: Any = None) -> Any:
         # x plays the part of a convolution's output gradient G ...
-        x_matrix = None
-        if self.needs_input_grad[1]:  # dW needs x as a matrix; col2im's route uses it too
-            self.x_matrix = x_matrix = _as_matrix(x, self.geometry.groups)
-        y = _conv_input_grad(x, weight, self.output_shape, self.geometry, x_matrix)
+        y = _conv_input_grad(x, weight, self.output_shape, self.geometry)
         if bias is not None:
             y += bias.reshape(1, -1, 1, 1)
-        self.x_size, self.weight = x.shape[2:], weight
+        self.weight = weight
+        if self.needs_input_grad[1]:
+            self.x = x  # dW is x @ im2col(G)^T
+        self.x_size = x.shape[2:]
         return y
 
     def backward(self, g: Any) -> tuple[Any, Any, Any]:
+        # ... and g the part of its input. Only the first (H, W) output positions have a
+        # counterpart in x: windows starting in rows or columns that output_padding added
+        # (possible when it is not below the stride) are left out.
+        xp = backend.get_array_module(g)
+        geometry, weight, (need_dx, need_dw, need_db) = (
+            self.geometry,
+            self.weight,
+            self.needs_input_grad,
+        )
         dx = dw = db = None
-        if self.needs_input_grad[0] or self.needs_input_grad[1]:
-            # ... and g the part of its input. Only the first (H, W) output positions have a
-            # counterpart in x: windows starting in rows or columns that output_padding added
-            # (possible when it is not below the stride) are left out.
-            cols = _columns(g, self.weight.shape[2:], self.geometry, output_size=self.x_size)
-            if self.needs_input_grad[0]:
-                dx = _conv_forward(cols, self.weight, self.geometry.groups)
-            if self.needs_input_grad[1]:
-                groups = self.geometry.groups
-                dw = _conv_weight_grad(self.x_matrix, cols, self.weight.shape, groups)
-        if self.needs_input_grad[2]:
+        if need_dx:
+            dx = xp.empty((g.shape[0], weight.shape[0], *self.x_size), dtype=g.dtype)
+        if need_dx or need_dw:
+            dw_t = 0
+            for images, rows, cols in _column_slabs(g, weight.shape[2:], geometry, self.x_size):
+                if need_dx:
+                    dx[images, :, rows] = _product(cols, weight, geometry.groups)
+                if need_dw:
+                    x_slab = self.x[images, :, rows]
+                    dw_t = dw_t + _weight_grad_part(x_slab, cols, weight.shape, geometry.groups)
+            if need_dw:
+                dw = dw_t.transpose(0, 2, 1).reshape(weight.shape)
+        if need_db:
             db = _bias_grad(g)
         return dx, dw, db
 
