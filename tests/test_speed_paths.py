@@ -27,7 +27,7 @@ import minicnn.functional as F
 from minicnn.ops import activation as A
 from minicnn.ops import conv as C
 from minicnn.ops import reference as R
-from minicnn.testing import conv2d_configs, conv_transpose2d_configs
+from minicnn.testing import conv2d_configs, conv_transpose2d_configs, pool2d_configs
 
 RNG = np.random.default_rng(0)
 
@@ -376,3 +376,31 @@ def test_no_grad_forward_passes_keep_no_memory():
             tracemalloc.stop()
     assert after - warm < 0.05, f"{after - warm:.3f} MB more after 30 passes"
     assert after_big - after < 0.5 + 0.05, f"{after_big - after:.3f} MB more after a large batch"
+
+
+# --- max pooling a block of images at a time --------------------------------------------------
+
+
+@settings(max_examples=20)
+@given(pool2d_configs(max_batch=3), st.booleans(), st.booleans(), SEEDS)
+def test_max_pool2d_in_blocks_matches_reference(config, ties, unbatched, seed):
+    """Blocks of one image (one plane when unbatched); ties (small integers) test the first
+    maximum, overlapping windows the added gradients."""
+    rng = np.random.default_rng(seed)
+    x = (
+        rng.integers(-2, 3, config.input_shape) * 1.0
+        if ties
+        else rng.standard_normal(config.input_shape)
+    )
+    window = config.kwargs()
+    if unbatched:
+        x = x[0]
+    with _limits(block=1):
+        y, g, (dx,) = _run(lambda t: F.max_pool2d(t, **window), [x], seed)
+    kernel = window.pop("kernel_size")
+    batched = (x[None], g[None]) if unbatched else (x, g)
+    want = [
+        R.max_pool2d_forward(batched[0], kernel, **window),
+        R.max_pool2d_backward(*batched, kernel, **window),
+    ]
+    _close([y, dx], [w[0] for w in want] if unbatched else want, ["y", "dx"])

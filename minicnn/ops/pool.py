@@ -165,13 +165,27 @@ class MaxPool2dFunction(_WindowPool):
         xp = backend.get_array_module(x)
         floating = x.dtype.kind == "f"
         lowest = float("-inf") if floating else xp.iinfo(x.dtype).min
-        padded = self._pad(x, lowest)
-        offsets = self._offsets()
-        _, (rows, cols) = next(offsets)
-        best = padded[..., rows, cols].copy()
         kh, kw = self.geometry.kernel
         small = kh * kw <= 256  # then uint8 holds every k: a quarter of int32's memory traffic
+        best = xp.empty((*x.shape[:-2], *self.out_hw), dtype=x.dtype)
         arg = xp.zeros(best.shape, dtype=backend.uint8 if small else backend.int32)
+        # a block of images (planes, for unbatched input) at a time: the kh*kw passes over
+        # its buffers then find them in the CPU's cache
+        for block in backend.block_slices(x.shape[0], x[:1].nbytes, x):
+            self._max_of_windows(xp, self._pad(x[block], lowest), best[block], arg[block])
+        if self.geometry.padding != (0, 0):
+            self._first_real_on_ties(xp, best, arg, lowest)
+        self.arg, self.dtype = arg, x.dtype
+        if self.return_indices:
+            return best, self._indices(xp, arg)
+        return best
+
+    def _max_of_windows(self, xp: Any, padded: Any, best: Any, arg: Any) -> None:
+        """best = the maximum of each window of ``padded``, arg = the offset holding it."""
+        floating = padded.dtype.kind == "f"
+        offsets = self._offsets()
+        _, (rows, cols) = next(offsets)
+        best[...] = padded[..., rows, cols]
         window = xp.empty_like(best)
         for k, (rows, cols) in offsets:
             window[...] = padded[..., rows, cols]
@@ -181,12 +195,6 @@ class MaxPool2dFunction(_WindowPool):
             xp.maximum(best, window, out=best)  # propagates NaN
             # Offsets come in increasing order, so "arg = k where better" is a maximum.
             xp.maximum(arg, better * arg.dtype.type(k), out=arg)
-        if self.geometry.padding != (0, 0):
-            self._first_real_on_ties(xp, best, arg, lowest)
-        self.arg, self.dtype = arg, x.dtype
-        if self.return_indices:
-            return best, self._indices(xp, arg)
-        return best
 
     def _first_offsets(self, xp: Any, axis: int) -> tuple[Any, Any]:
         """Along one axis, for each output position: the first offset that lands in the input
@@ -218,24 +226,28 @@ class MaxPool2dFunction(_WindowPool):
     def backward(self, g: Any, *_: Any) -> Any:
         xp = backend.get_array_module(g)
         g = g.astype(self.dtype, copy=False)
-        if self._overlapping():  # an input pixel may be the maximum of several windows: add
-            dx = xp.zeros(self.padded_shape, dtype=self.dtype)
-            for k, (rows, cols) in self._offsets():
-                dx[..., rows, cols] += _where_or_zero(self.arg == k, g)
-            return self._crop(dx)
+        overlapping = self._overlapping()
         # At most one window per pixel: write g where arg == k, else 0, straight into the
         # slice (as bits, see _where_or_zero: exact also for an infinite g). Where the windows
         # tile the padded input (stride = kernel), every pixel is written: no zeroing needed.
         geometry, (ho, wo) = self.geometry, self.out_hw
         tiled = (
-            geometry.kernel == geometry.stride
+            not overlapping
+            and geometry.kernel == geometry.stride
             and geometry.dilation == (1, 1)
             and self.padded_shape[-2:] == (ho * geometry.stride[0], wo * geometry.stride[1])
         )
         dx = (xp.empty if tiled else xp.zeros)(self.padded_shape, dtype=self.dtype)
-        dx_bits, g_bits = _unsigned_view(dx), _unsigned_view(g)
-        for k, (rows, cols) in self._offsets():
-            xp.multiply(g_bits, self.arg == k, out=dx_bits[..., rows, cols])
+        # a block of images at a time, as in the forward
+        for block in backend.block_slices(g.shape[0], dx[:1].nbytes, g):
+            dx_block, g_block, arg = dx[block], g[block], self.arg[block]
+            if overlapping:  # an input pixel may be the maximum of several windows: add
+                for k, (rows, cols) in self._offsets():
+                    dx_block[..., rows, cols] += _where_or_zero(arg == k, g_block)
+                continue
+            dx_bits, g_bits = _unsigned_view(dx_block), _unsigned_view(g_block)
+            for k, (rows, cols) in self._offsets():
+                xp.multiply(g_bits, arg == k, out=dx_bits[..., rows, cols])
         return self._crop(dx)
 
 
