@@ -2,8 +2,8 @@
 
 * No functional op promotes float32 to float64, forward or backward (every name in
   ``minicnn.functional.__all__`` is covered, so a new op must be added here).
-* Fast paths (GELU's erf by ranges and float32's A&S formula, depthwise convolution, convolution in slabs of a bounded
-  workspace) give the reference's numbers (``minicnn.ops.reference``) and PyTorch's.
+* Fast paths (GELU's erf by ranges and float32's A&S formula, depthwise convolution,
+  convolution in slabs of a bounded workspace) give the reference's numbers (``minicnn.ops.reference``) and PyTorch's.
 * Memory: the im2col workspace never keeps more than its cap, and repeated ``no_grad``
   forward passes allocate nothing that stays.
 
@@ -323,6 +323,18 @@ def test_depthwise_conv2d_matches_reference(config, block, bias, seed):
         y, g, grads = _run(lambda *t: F.conv2d(*t, **geometry), [x, w, b], seed)
     want = [R.conv2d_forward(x, w, b, **geometry), *R.conv2d_backward(x, w, g, **geometry)]
     _close([y, *grads], want[: len(grads) + 1], ["y", "dx", "dw", "db"])
+
+
+@pytest.mark.parametrize("stride, depthwise", [((1, 1), True), ((2, 2), True), ((2, 1), False)])
+def test_depthwise_route_needs_one_stride_both_ways(stride, depthwise):
+    """The taps' 1-D slices need the same stride both ways; other strides go the grouped way
+    (both checked against the reference by the hypothesis test above)."""
+    x, w = (
+        mc.tensor(RNG.standard_normal((2, 3, 7, 7))),
+        mc.tensor(RNG.standard_normal((3, 1, 3, 3))),
+    )
+    x.requires_grad = True
+    assert F.conv2d(x, w, stride=stride, groups=3).grad_fn.depthwise is depthwise
 
 
 def test_depthwise_only_the_wanted_gradients():

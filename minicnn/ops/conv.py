@@ -65,7 +65,7 @@ from typing import Any
 
 from .. import backend
 from ..autograd import Function
-from .im2col import Padding, Pair, _offset_slice, col2im, conv_output_size, im2col
+from .im2col import Padding, Pair, col2im, conv_output_size, im2col
 
 
 @dataclass(frozen=True)
@@ -286,23 +286,50 @@ def _bias_grad(g: Any) -> Any:
 # --- depthwise convolution: shifted slices, no columns ---------------------------------------
 
 
-def _is_depthwise(channels: int, weight: Any, groups: int) -> bool:
-    """One filter per input channel, one output per filter (groups = C = O)."""
-    return groups == channels == weight.shape[0] > 1
+def _is_depthwise(channels: int, weight: Any, groups: int, stride: Pair) -> bool:
+    """One filter per input channel, one output per filter (groups = C = O), with the same
+    stride both ways (what :class:`_Taps` needs; other strides take the grouped route)."""
+    return groups == channels == weight.shape[0] > 1 and stride[0] == stride[1]
 
 
-def _taps(kernel: Pair, geometry: ConvGeometry, output_size: Pair) -> Iterator[tuple]:
-    """(i, j, rows, cols) of each kernel tap: the slice of the padded input that tap (i, j)
-    sees at every output pixel (as im2col's rows (c, i, j))."""
-    for i in range(kernel[0]):
-        rows = _offset_slice(i, geometry.dilation[0], geometry.stride[0], output_size[0])
-        for j in range(kernel[1]):
-            yield (
-                i,
-                j,
-                rows,
-                _offset_slice(j, geometry.dilation[1], geometry.stride[1], output_size[1]),
-            )
+class _Taps:
+    """Where each kernel tap (i, j) of a depthwise convolution reads the padded input.
+
+    With the padded images' rows laid end to end (``width`` values each), tap (i, j) at
+    output pixel (oh, ow) reads value (oh s + i d) width + ow s + j d = offset + s p, with
+    p = oh width + ow: one 1-D slice of step s per tap. Viewed as (OH, width) it is the
+    tap's grid, ``cols`` columns of which are kept: OW for stride > 1, and for stride 1 all
+    ``width`` (a *wide* output whose columns from OW on are junk, cropped or given zero
+    gradient), because then each multiply-add runs over whole images in one long loop, far
+    faster in NumPy than OH short rows of OW values.
+    """
+
+    def __init__(self, x_shape: tuple[int, ...], kernel: Pair, geometry: ConvGeometry):
+        (top, bottom), (left, right) = geometry.padding
+        self.stride, self.kernel, self.dilation = geometry.stride[0], kernel, geometry.dilation
+        self.out = _output_size(x_shape, kernel, geometry)
+        self.width = x_shape[3] + left + right
+        self.cols = self.width if self.stride == 1 else self.out[1]
+        # ``stride`` more zero rows at the bottom: room for the last tap's slice
+        self.padding = ((top, bottom + self.stride), (left, right))
+        self.rows = x_shape[2] + top + bottom + self.stride
+
+    def flatten(self, x_pad: Any) -> Any:
+        """(n, C, rows, width) -> (n, C, rows * width), the rows laid end to end."""
+        return x_pad.reshape(x_pad.shape[0], x_pad.shape[1], -1)
+
+    def __iter__(self) -> Iterator[tuple[int, int, slice]]:
+        """(i, j, the tap's slice of the flattened rows)."""
+        s, d, positions = self.stride, self.dilation, self.out[0] * self.width
+        for i in range(self.kernel[0]):
+            for j in range(self.kernel[1]):
+                offset = i * d[0] * self.width + j * d[1]
+                yield i, j, slice(offset, offset + s * positions, s)
+
+    def view(self, flat: Any, tap: slice) -> Any:
+        """The tap's grid (n, C, OH, cols) in the flattened padded images ``flat``."""
+        grid = flat[:, :, tap].reshape(flat.shape[0], flat.shape[1], self.out[0], self.width)
+        return grid[:, :, :, : self.cols]
 
 
 def _image_blocks(shape: tuple[int, ...], like: Any) -> list[slice]:
@@ -314,20 +341,22 @@ def _image_blocks(shape: tuple[int, ...], like: Any) -> list[slice]:
 def _depthwise_forward(x: Any, weight: Any, geometry: ConvGeometry) -> Any:
     """y[n, c] = sum over taps (i, j) of W[c, 0, i, j] * x_pad[n, c, tap (i, j)'s grid].
 
-    kh*kw multiply-adds of strided views of the padded input, a block of images at a time:
-    no columns (im2col would copy x kh*kw times for very little arithmetic).
+    kh*kw multiply-adds of the taps' views of the padded input (:class:`_Taps`), a block of
+    images at a time: no columns (im2col would copy x kh*kw times for very little arithmetic).
     """
     xp = backend.get_array_module(x, weight)
-    kernel, w = weight.shape[2:], weight[:, 0, :, :, None, None]  # (C, kh, kw, 1, 1)
-    out = _output_size(x.shape, kernel, geometry)
-    y = xp.empty((x.shape[0], x.shape[1], *out), dtype=x.dtype)
+    taps, w = _Taps(x.shape, weight.shape[2:], geometry), weight[:, 0, :, :, None, None]
+    (oh, ow), c = taps.out, x.shape[1]
+    y = xp.empty((x.shape[0], c, oh, ow), dtype=x.dtype)
     for images in _image_blocks(x.shape, x):
-        x_pad, y_block = _pad(x[images], geometry.padding), y[images]
-        term = xp.empty_like(y_block)
-        for k, (i, j, rows, cols) in enumerate(_taps(kernel, geometry, out)):
-            xp.multiply(x_pad[:, :, rows, cols], w[:, i, j], out=y_block if k == 0 else term)
+        flat = taps.flatten(_pad(x[images], taps.padding))
+        out = xp.empty((len(flat), c, oh, taps.cols), dtype=x.dtype)
+        term = xp.empty_like(out)
+        for k, (i, j, tap) in enumerate(taps):
+            xp.multiply(taps.view(flat, tap), w[:, i, j], out=out if k == 0 else term)
             if k:
-                y_block += term
+                out += term
+        y[images] = out[:, :, :, :ow]
     return y
 
 
@@ -336,27 +365,33 @@ def _depthwise_backward(
 ) -> tuple[Any, Any]:
     """dx: each tap sends g * W[c, 0, i, j] back to the pixels it read (added into a padded dx,
     then cropped); dW[c, 0, i, j] = sum over n, h, w of g * that tap's slice of x_pad.
+    Both over the taps' views of :class:`_Taps`, with g zero in the junk columns.
     ``x`` is None when dW is not wanted."""
     xp = backend.get_array_module(g, weight)
-    kernel, w = weight.shape[2:], weight[:, 0, :, :, None, None]
-    (top, bottom), (left, right) = geometry.padding
+    taps, w = _Taps(x_shape, weight.shape[2:], geometry), weight[:, 0, :, :, None, None]
+    (top, _), (left, _) = geometry.padding
     n, c, h, width = x_shape
+    (oh, ow), cols = taps.out, taps.cols
     dx = xp.empty(x_shape, dtype=g.dtype) if need_dx else None
     dw = None if x is None else xp.zeros(weight.shape, dtype=weight.dtype)
     for images in _image_blocks(x_shape, g):
         g_block = g[images]
+        if cols > ow:  # zero gradient on the junk columns
+            g_block = xp.zeros((len(g_block), c, oh, cols), dtype=g.dtype)
+            g_block[:, :, :, :ow] = g[images]
         if dx is not None:
-            dx_pad = xp.zeros((len(g_block), c, h + top + bottom, width + left + right), g.dtype)
+            dx_flat = xp.zeros((len(g_block), c, taps.rows * taps.width), dtype=g.dtype)
             term = xp.empty_like(g_block)
         if dw is not None:
-            x_pad = _pad(x[images], geometry.padding)
-        for i, j, rows, cols in _taps(kernel, geometry, g.shape[2:]):
+            flat = taps.flatten(_pad(x[images], taps.padding))
+        for i, j, tap in taps:
             if dx is not None:
                 xp.multiply(g_block, w[:, i, j], out=term)
-                dx_pad[:, :, rows, cols] += term
+                taps.view(dx_flat, tap)[...] += term
             if dw is not None:
-                dw[:, 0, i, j] += xp.einsum("nchw,nchw->c", g_block, x_pad[:, :, rows, cols])
+                dw[:, 0, i, j] += xp.einsum("nchw,nchw->c", g_block, taps.view(flat, tap))
         if dx is not None:
+            dx_pad = dx_flat.reshape(len(g_block), c, taps.rows, taps.width)
             dx[images] = dx_pad[:, :, top : top + h, left : left + width]
     return dx, dw
 
@@ -381,7 +416,7 @@ class Conv2dFunction(Function):
 
     def forward(self, x: Any, weight: Any, bias: Any = None) -> Any:
         geometry = self.geometry
-        self.depthwise = _is_depthwise(x.shape[1], weight, geometry.groups)
+        self.depthwise = _is_depthwise(x.shape[1], weight, geometry.groups, geometry.stride)
         if self.depthwise:
             y = _depthwise_forward(x, weight, geometry)
         else:
