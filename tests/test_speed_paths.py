@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 import minicnn as mc
 import minicnn.functional as F
 from minicnn.ops import activation as A
+from minicnn.ops import conv as C
 from minicnn.ops import reference as R
 from minicnn.testing import conv2d_configs, conv_transpose2d_configs, pool2d_configs
 
@@ -227,17 +228,18 @@ SEEDS = st.integers(0, 2**32 - 1)
 
 
 @contextlib.contextmanager
-def _limits(workspace=None, block=None):
-    """Set backend.WORKSPACE_LIMIT and backend.BLOCK_BYTES for a while (small values force
-    many slabs and blocks on tiny inputs)."""
-    saved = (mc.backend.WORKSPACE_LIMIT, mc.backend.BLOCK_BYTES)
+def _limits(workspace=None, keep=None, block=None):
+    """Set backend.WORKSPACE_LIMIT, ops.conv.KEEP_COLUMNS_BYTES and backend.BLOCK_BYTES for a
+    while (small values force many slabs and blocks on tiny inputs)."""
+    saved = (mc.backend.WORKSPACE_LIMIT, C.KEEP_COLUMNS_BYTES, mc.backend.BLOCK_BYTES)
     try:
         mc.backend.WORKSPACE_LIMIT = saved[0] if workspace is None else workspace
-        mc.backend.BLOCK_BYTES = saved[1] if block is None else block
+        C.KEEP_COLUMNS_BYTES = saved[1] if keep is None else keep
+        mc.backend.BLOCK_BYTES = saved[2] if block is None else block
         mc.backend.free_workspace()
         yield
     finally:
-        mc.backend.WORKSPACE_LIMIT, mc.backend.BLOCK_BYTES = saved
+        mc.backend.WORKSPACE_LIMIT, C.KEEP_COLUMNS_BYTES, mc.backend.BLOCK_BYTES = saved
         mc.backend.free_workspace()
 
 
@@ -262,8 +264,8 @@ SLAB_LIMITS = st.sampled_from([1, 2048, 2**30])
 
 
 @settings(max_examples=15)
-@given(conv2d_configs(max_batch=3), SLAB_LIMITS, SEEDS)
-def test_conv2d_in_slabs_matches_reference(config, limit, seed):
+@given(conv2d_configs(max_batch=3), SLAB_LIMITS, st.booleans(), SEEDS)
+def test_conv2d_in_slabs_matches_reference(config, limit, keep, seed):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(config.input_shape)
     w = rng.standard_normal(
@@ -273,7 +275,7 @@ def test_conv2d_in_slabs_matches_reference(config, limit, seed):
     geometry = dict(
         stride=config.stride, padding=config.padding, dilation=config.dilation, groups=config.groups
     )
-    with _limits(workspace=limit):
+    with _limits(workspace=limit, keep=2**40 if keep else 0):
         y, g, grads = _run(lambda *t: F.conv2d(*t, **geometry), [x, w, b], seed)
         assert mc.backend.workspace_size() <= limit
     want = [R.conv2d_forward(x, w, b, **geometry), *R.conv2d_backward(x, w, g, **geometry)]

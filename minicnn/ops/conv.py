@@ -37,8 +37,8 @@ The plain version, for reading first, is ``conv2d_forward``/``conv2d_backward`` 
 :mod:`minicnn.ops.reference` (loops over output pixels); the tests check these fast ops
 against it. The fast path differs in four ways, explained below: the columns are built a
 slab of output positions at a time, in a bounded reused buffer; they are recomputed for dW
-instead of saved; with stride 1 dx is a convolution with the flipped kernel; and a depthwise
-convolution (one filter per channel) needs no columns at all.
+unless they are small; with stride 1 dx is a convolution with the flipped kernel; and a
+depthwise convolution (one filter per channel) needs no columns at all.
 
 Speed and memory. Nearly all the time goes into the three matrix products, each as large as
 the whole batch, and into im2col/col2im, which move ``kh*kw`` times the input's size through
@@ -49,8 +49,9 @@ or bands of rows of one image, see :func:`_slabs`) so that they fit
 :func:`minicnn.backend.workspace`, a buffer reused from call to call and never larger than
 ``backend.WORKSPACE_LIMIT``: a fresh block that large would be page-faulted in anew at every
 call, and one large batch never grows the buffer for the rest of the process. They are not
-kept for the backward, which recomputes them from ``x`` for dW (see :class:`Conv2dFunction`).
-With stride 1 and no more output than input channels, dx is computed as a convolution
+kept for the backward, which recomputes them from ``x`` for dW (see :class:`Conv2dFunction`),
+except when they are small (LeNet's), where the second im2col would cost more than keeping
+them. With stride 1 and no more output than input channels, dx is computed as a convolution
 of G with the flipped kernel (im2col of G and one product) instead of col2im(W^T @ G): the
 same arithmetic, less memory traffic (see ``_conv_input_grad``). Measurements are in
 ``benchmarks/README.md``.
@@ -64,7 +65,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import backend
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 from .im2col import Padding, Pair, col2im, conv_output_size, im2col
 
 
@@ -79,6 +80,9 @@ class ConvGeometry:
 
 
 # --- slabs of output positions, and their columns ---------------------------------------------
+
+#: Columns of at most this many bytes are kept from the forward for dW (one im2col fewer).
+KEEP_COLUMNS_BYTES = 8 * 2**20
 
 _NO_PADDING: Padding = ((0, 0), (0, 0))
 
@@ -266,12 +270,18 @@ def _weight_grad_part(g: Any, cols: Any, weight_shape: tuple[int, ...], groups: 
     return xp.matmul(cols, g_matrix.transpose(0, 2, 1))
 
 
-def _conv_weight_grad(g: Any, x: Any, weight_shape: tuple[int, ...], geometry: ConvGeometry) -> Any:
+def _conv_weight_grad(
+    g: Any, x: Any, weight_shape: tuple[int, ...], geometry: ConvGeometry, cols: Any = None
+) -> Any:
     """dW = G @ im2col(x)^T, summed slab by slab: (O, C/g, kh, kw). ``g`` (N, O, OH, OW) holds
-    the gradients of the convolution's outputs."""
-    dw_t = 0
-    for images, rows, cols in _column_slabs(x, weight_shape[2:], geometry, g.shape[2:]):
-        dw_t = dw_t + _weight_grad_part(g[images, :, rows], cols, weight_shape, geometry.groups)
+    the gradients of the convolution's outputs; ``cols``, if given, are all of x's columns."""
+    groups = geometry.groups
+    if cols is not None:
+        dw_t = _weight_grad_part(g, cols, weight_shape, groups)
+    else:
+        dw_t = 0
+        for images, rows, slab in _column_slabs(x, weight_shape[2:], geometry, g.shape[2:]):
+            dw_t = dw_t + _weight_grad_part(g[images, :, rows], slab, weight_shape, groups)
     return dw_t.transpose(0, 2, 1).reshape(weight_shape)
 
 
@@ -408,22 +418,32 @@ class Conv2dFunction(Function):
 
     Only ``x`` is saved, not its kh*kw times larger columns: the backward runs im2col again
     for dW, trading one more memory-bound copy for less memory held between the forward and
-    backward passes, as activation checkpointing does. A depthwise convolution takes its own route (``_depthwise_forward``/``_backward``).
+    backward passes, as activation checkpointing does. Columns of at most
+    ``KEEP_COLUMNS_BYTES`` are kept instead: for them the copy costs more than the memory.
+    A depthwise convolution takes its own route (``_depthwise_forward``/``_backward``).
     """
 
     def __init__(self, geometry: ConvGeometry):
         self.geometry = geometry
 
     def forward(self, x: Any, weight: Any, bias: Any = None) -> Any:
-        geometry = self.geometry
+        geometry, kernel = self.geometry, weight.shape[2:]
         self.depthwise = _is_depthwise(x.shape[1], weight, geometry.groups, geometry.stride)
+        out = _output_size(x.shape, kernel, geometry)
+        nbytes = x.shape[0] * x.shape[1] * math.prod(kernel) * math.prod(out) * x.itemsize
+        cols = None
         if self.depthwise:
             y = _depthwise_forward(x, weight, geometry)
+        elif self.needs_input_grad[1] and is_grad_enabled() and nbytes <= KEEP_COLUMNS_BYTES:
+            cols = im2col(x, kernel, geometry.stride, geometry.padding, geometry.dilation)
+            y = backend.get_array_module(x).ascontiguousarray(
+                _product(cols, weight, geometry.groups)
+            )
         else:
-            y = _convolve(x, weight, geometry)
+            y = _convolve(x, weight, geometry, out)
         if bias is not None:
             y += bias.reshape(1, -1, 1, 1)
-        self.x_shape, self.weight = x.shape, weight
+        self.x_shape, self.weight, self.cols = x.shape, weight, cols
         if self.needs_input_grad[1]:
             self.x = x  # the weight gradient needs x, to rebuild the columns
         return y
@@ -438,7 +458,7 @@ class Conv2dFunction(Function):
             )
         else:
             if self.needs_input_grad[1]:
-                dw = _conv_weight_grad(g, self.x, self.weight.shape, geometry)
+                dw = _conv_weight_grad(g, self.x, self.weight.shape, geometry, self.cols)
             if self.needs_input_grad[0]:
                 dx = _conv_input_grad(g, self.weight, self.x_shape, geometry)
         if self.needs_input_grad[2]:
