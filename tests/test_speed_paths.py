@@ -339,6 +339,32 @@ def test_depthwise_route_needs_one_stride_both_ways(stride, depthwise):
     assert F.conv2d(x, w, stride=stride, groups=3).grad_fn.depthwise is depthwise
 
 
+def test_depthwise_empty_batch():
+    x = mc.tensor(np.zeros((0, 3, 5, 5)), requires_grad=True)
+    w = mc.tensor(RNG.standard_normal((3, 1, 3, 3)), requires_grad=True)
+    y = F.conv2d(x, w, padding=1, groups=3)
+    y.backward(np.ones(y.shape))
+    assert y.shape == (0, 3, 5, 5) and x.grad.shape == x.shape
+    np.testing.assert_array_equal(w.grad.numpy(), 0)
+
+
+def test_depthwise_junk_columns_never_reach_the_gradients():
+    """An inf read only through a tap's junk columns (stride 1's wide output) must not turn
+    that tap's dW, or the dx of pixels the tap never reads, into NaN: as in the reference."""
+    x, w = RNG.standard_normal((2, 2, 4, 5)), RNG.standard_normal((2, 1, 3, 3))
+    x[0, 0, 1, 4] = np.inf  # the last column: only taps j = 2 read it
+    w_inf = w.copy()
+    w_inf[1, 0, 0, 0] = np.inf
+    g = np.ones((2, 2, 2, 3))
+    with np.errstate(invalid="ignore"):
+        for xs, ws in [(x, w), (np.nan_to_num(x, posinf=0.0), w_inf)]:
+            tx, tw = mc.tensor(xs, requires_grad=True), mc.tensor(ws, requires_grad=True)
+            F.conv2d(tx, tw, groups=2).backward(g)
+            want_dx, want_dw = R.conv2d_backward(xs, ws, g, groups=2)[:2]
+            np.testing.assert_allclose(tx.grad.numpy(), want_dx, rtol=1e-12)
+            np.testing.assert_allclose(tw.grad.numpy(), want_dw, rtol=1e-12)
+
+
 def test_depthwise_only_the_wanted_gradients():
     x, w = RNG.standard_normal((2, 3, 5, 5)), RNG.standard_normal((3, 1, 3, 3))
     for wants in [(True, False), (False, True)]:

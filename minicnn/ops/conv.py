@@ -305,13 +305,14 @@ def _is_depthwise(channels: int, weight: Any, groups: int, stride: Pair) -> bool
 class _Taps:
     """Where each kernel tap (i, j) of a depthwise convolution reads the padded input.
 
-    With the padded images' rows laid end to end (``width`` values each), tap (i, j) at
-    output pixel (oh, ow) reads value (oh s + i d) width + ow s + j d = offset + s p, with
-    p = oh width + ow: one 1-D slice of step s per tap. Viewed as (OH, width) it is the
-    tap's grid, ``cols`` columns of which are kept: OW for stride > 1, and for stride 1 all
-    ``width`` (a *wide* output whose columns from OW on are junk, cropped or given zero
-    gradient), because then each multiply-add runs over whole images in one long loop, far
-    faster in NumPy than OH short rows of OW values.
+    With the padded images' rows laid end to end (``width`` values each) and one stride s
+    both ways, tap (i, j) at output pixel (oh, ow) reads value
+    (oh s + i dh) width + ow s + j dw = offset + s p, with p = oh width + ow: one 1-D slice
+    of step s per tap. Viewed as (OH, width) it is the tap's grid, of which ``kept`` columns
+    are used: OW for stride > 1, and for stride 1 all ``width``: a *wide* output whose
+    columns from OW on are junk (cropped, or given zero gradient), because then each
+    multiply-add runs over whole images in one long loop, where NumPy is much faster than
+    over OH short rows of OW values.
     """
 
     def __init__(self, x_shape: tuple[int, ...], kernel: Pair, geometry: ConvGeometry):
@@ -319,27 +320,29 @@ class _Taps:
         self.stride, self.kernel, self.dilation = geometry.stride[0], kernel, geometry.dilation
         self.out = _output_size(x_shape, kernel, geometry)
         self.width = x_shape[3] + left + right
-        self.cols = self.width if self.stride == 1 else self.out[1]
-        # ``stride`` more zero rows at the bottom: room for the last tap's slice
+        self.kept = self.width if self.stride == 1 else self.out[1]
+        # s more zero rows at the bottom: the last value a slice reaches,
+        # offset + s (OH width - 1) < (rows + s) width, since width > dw (kw - 1)
         self.padding = ((top, bottom + self.stride), (left, right))
         self.rows = x_shape[2] + top + bottom + self.stride
 
     def flatten(self, x_pad: Any) -> Any:
         """(n, C, rows, width) -> (n, C, rows * width), the rows laid end to end."""
-        return x_pad.reshape(x_pad.shape[0], x_pad.shape[1], -1)
+        return x_pad.reshape(x_pad.shape[0], x_pad.shape[1], self.rows * self.width)
 
     def __iter__(self) -> Iterator[tuple[int, int, slice]]:
         """(i, j, the tap's slice of the flattened rows)."""
-        s, d, positions = self.stride, self.dilation, self.out[0] * self.width
+        (dh, dw), s, positions = self.dilation, self.stride, self.out[0] * self.width
         for i in range(self.kernel[0]):
             for j in range(self.kernel[1]):
-                offset = i * d[0] * self.width + j * d[1]
+                offset = i * dh * self.width + j * dw
                 yield i, j, slice(offset, offset + s * positions, s)
 
     def view(self, flat: Any, tap: slice) -> Any:
-        """The tap's grid (n, C, OH, cols) in the flattened padded images ``flat``."""
+        """The tap's grid (n, C, OH, kept) in the flattened padded images ``flat``: a view
+        (only an axis is split), so writing into it writes into ``flat``."""
         grid = flat[:, :, tap].reshape(flat.shape[0], flat.shape[1], self.out[0], self.width)
-        return grid[:, :, :, : self.cols]
+        return grid[:, :, :, : self.kept]
 
 
 def _image_blocks(shape: tuple[int, ...], like: Any) -> list[slice]:
@@ -360,13 +363,13 @@ def _depthwise_forward(x: Any, weight: Any, geometry: ConvGeometry) -> Any:
     y = xp.empty((x.shape[0], c, oh, ow), dtype=x.dtype)
     for images in _image_blocks(x.shape, x):
         flat = taps.flatten(_pad(x[images], taps.padding))
-        out = xp.empty((len(flat), c, oh, taps.cols), dtype=x.dtype)
-        term = xp.empty_like(out)
+        wide = xp.empty((len(flat), c, oh, taps.kept), dtype=x.dtype)
+        term = xp.empty_like(wide)
         for k, (i, j, tap) in enumerate(taps):
-            xp.multiply(taps.view(flat, tap), w[:, i, j], out=out if k == 0 else term)
+            xp.multiply(taps.view(flat, tap), w[:, i, j], out=wide if k == 0 else term)
             if k:
-                out += term
-        y[images] = out[:, :, :, :ow]
+                wide += term
+        y[images] = wide[:, :, :, :ow]
     return y
 
 
@@ -375,31 +378,30 @@ def _depthwise_backward(
 ) -> tuple[Any, Any]:
     """dx: each tap sends g * W[c, 0, i, j] back to the pixels it read (added into a padded dx,
     then cropped); dW[c, 0, i, j] = sum over n, h, w of g * that tap's slice of x_pad.
-    Both over the taps' views of :class:`_Taps`, with g zero in the junk columns.
+    dx goes over the taps' wide views (:class:`_Taps`) with zeros in the junk columns; dW
+    over the columns the output has, so that junk inputs (an inf there) never reach it.
     ``x`` is None when dW is not wanted."""
     xp = backend.get_array_module(g, weight)
     taps, w = _Taps(x_shape, weight.shape[2:], geometry), weight[:, 0, :, :, None, None]
     (top, _), (left, _) = geometry.padding
     n, c, h, width = x_shape
-    (oh, ow), cols = taps.out, taps.cols
+    (oh, ow), kept = taps.out, taps.kept
     dx = xp.empty(x_shape, dtype=g.dtype) if need_dx else None
     dw = None if x is None else xp.zeros(weight.shape, dtype=weight.dtype)
     for images in _image_blocks(x_shape, g):
         g_block = g[images]
-        if cols > ow:  # zero gradient on the junk columns
-            g_block = xp.zeros((len(g_block), c, oh, cols), dtype=g.dtype)
-            g_block[:, :, :, :ow] = g[images]
         if dx is not None:
             dx_flat = xp.zeros((len(g_block), c, taps.rows * taps.width), dtype=g.dtype)
-            term = xp.empty_like(g_block)
+            term = xp.zeros((len(g_block), c, oh, kept), dtype=g.dtype)  # junk columns stay 0
         if dw is not None:
             flat = taps.flatten(_pad(x[images], taps.padding))
         for i, j, tap in taps:
             if dx is not None:
-                xp.multiply(g_block, w[:, i, j], out=term)
+                xp.multiply(g_block, w[:, i, j], out=term[:, :, :, :ow])
                 taps.view(dx_flat, tap)[...] += term
             if dw is not None:
-                dw[:, 0, i, j] += xp.einsum("nchw,nchw->c", g_block, taps.view(flat, tap))
+                grid = taps.view(flat, tap)[:, :, :, :ow]
+                dw[:, 0, i, j] += xp.einsum("nchw,nchw->c", g_block, grid)
         if dx is not None:
             dx_pad = dx_flat.reshape(len(g_block), c, taps.rows, taps.width)
             dx[images] = dx_pad[:, :, top : top + h, left : left + width]
@@ -445,7 +447,7 @@ class Conv2dFunction(Function):
             y += bias.reshape(1, -1, 1, 1)
         self.x_shape, self.weight, self.cols = x.shape, weight, cols
         if self.needs_input_grad[1]:
-            self.x = x  # the weight gradient needs x, to rebuild the columns
+            self.x = x  # for dW's columns (unless kept), and the in-place version check
         return y
 
     def backward(self, g: Any) -> tuple[Any, Any, Any]:
