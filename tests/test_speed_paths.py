@@ -173,12 +173,13 @@ def test_gelu_float64_blocks_equal_the_plain_formula(monkeypatch, block_bytes):
 
 def _gelu_float32_errors(y, slope, x):
     """How far float32 results are beyond the float32 contract of :func:`F.gelu`: Phi within
-    2e-7 of the exact value, so |dy| <= 2e-7 |x| + 1e-6 |y| and |dslope| <= 4e-7 + 1e-6 |slope|
+    3e-7 of the exact value and float32's rounding of the result (2^-24 relative), so
+    |dy| <= 3e-7 |x| + 2^-24 |y| and |dslope| <= 3e-7 + 2^-24 |slope|
     (exact: the float64 plain formula). Positive entries break the contract."""
     with np.errstate(invalid="ignore"):
         want_y, want_slope = _plain_gelu(x.astype(np.float64))
-        dy = np.abs(y - want_y) - (2e-7 * np.abs(x) + 1e-6 * np.abs(want_y))
-        dslope = np.abs(slope - want_slope) - (4e-7 + 1e-6 * np.abs(want_slope))
+        dy = np.abs(y - want_y) - (3e-7 * np.abs(x) + 2.0**-24 * np.abs(want_y))
+        dslope = np.abs(slope - want_slope) - (3e-7 + 2.0**-24 * np.abs(want_slope))
     # equal (infinities) or NaN both: within; NaN elsewhere: beyond
     over = []
     for got, want, d in ((y, want_y, dy), (slope, want_slope, dslope)):
@@ -189,9 +190,9 @@ def _gelu_float32_errors(y, slope, x):
 
 @pytest.mark.parametrize("block_bytes", [64, 2**18])
 def test_gelu_float32_is_as_accurate_as_float32_allows(monkeypatch, block_bytes):
-    """float32 takes A&S 7.1.26, whose Phi is within 1.5e-7 of the exact value: for x << 0
+    """float32 takes A&S 7.1.26, whose Phi is within 3e-7 of the exact value: for x << 0
     the tiny y = x Phi(x) is then not accurate relative to itself, as in PyTorch (which gives
-    0 from x = -5.5 on), but everywhere within the absolute contract above."""
+    0 from x = -5.54 on), but everywhere within the absolute contract above."""
     monkeypatch.setattr(mc.backend, "BLOCK_BYTES", block_bytes)
     x = np.concatenate([_gelu_cases(np.float32), np.linspace(-8, 8, 100001, dtype=np.float32)])
     t = mc.tensor(x, requires_grad=True)
@@ -205,7 +206,7 @@ def test_gelu_float32_is_as_accurate_as_float32_allows(monkeypatch, block_bytes)
 
 
 def test_pytorch_float32_gelu_meets_the_same_contract(torch):
-    """The float32 contract is PyTorch's own accuracy, not a looser one."""
+    """PyTorch's float32 GELU meets the contract too: it asks no more than PyTorch gives."""
     x = np.linspace(-8, 8, 100001, dtype=np.float32)
     tx = torch.tensor(x, requires_grad=True)
     ty = torch.nn.functional.gelu(tx)
