@@ -116,6 +116,21 @@ def test_different_image_sizes_explain_the_fix():
         next(iter(DataLoader(Ragged(3), batch_size=3)))
 
 
+def test_batches_on_the_device(device):
+    """``device=``: the batches' Tensors are made there (``--device strict``: the stand-in
+    GPU, whose arrays refuse implicit host copies), with the same values as on the CPU."""
+    on_cpu = next(iter(DataLoader(MNIST("test"), batch_size=8)))
+    on_device = next(iter(DataLoader(MNIST("test"), batch_size=8, device=device)))
+    for a, b in zip(on_cpu, on_device, strict=True):
+        assert b.device == device and b.dtype == a.dtype
+        np.testing.assert_array_equal(b.numpy(), a.numpy())
+
+
+def test_unknown_device_raises_at_once():
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        DataLoader(numbered(3), device="tpu")
+
+
 def test_bad_batch_size():
     for bad in (0, -1, 2.5):
         with pytest.raises(ValueError, match="batch_size"):

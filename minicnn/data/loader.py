@@ -36,6 +36,8 @@ class DataLoader:
 
     ``seed``: the same seed gives the same batches, shuffling and augmentation included (random
     transforms without their own ``generator`` draw from the loader's generator).
+    ``device``: where the batches' Tensors are made (``"cuda"``: read on the host, then
+    copied to the GPU batch by batch).
     """
 
     def __init__(
@@ -45,9 +47,11 @@ class DataLoader:
         shuffle: bool = False,
         drop_last: bool = False,
         seed: int | None = None,
+        device: str = "cpu",
     ):
         if int(batch_size) != batch_size or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        self.device = backend.normalize_device(device)
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
@@ -84,7 +88,7 @@ class DataLoader:
                 arrays = fetch_batch(self.dataset, order[start : start + self.batch_size])
             if self._order is order:  # the latest epoch: the one state_dict() describes
                 self._position = batch + 1
-            yield tuple(tensor(array) for array in arrays)
+            yield tuple(tensor(array, device=self.device) for array in arrays)
 
     def state_dict(self) -> dict[str, Any]:
         """What the next batches depend on: ``{"generator": state or None, "order": array or
