@@ -167,6 +167,14 @@ def test_cross_entropy_matches_reference(n, classes, scale, seed):
     _compare([y, dlogits], reference, ["loss", "dlogits"])
 
 
+@given(st.lists(st.floats(-40, 40), min_size=1, max_size=30), SEEDS)
+def test_gelu_matches_reference(values, seed):
+    """Float64 takes Cody's erfc block by block, its ranges picked by masks (see GELU)."""
+    x = np.array(values)
+    y, g, (dx,) = _fast(F.gelu, [x], np.random.default_rng(seed))
+    _compare([y, dx], [R.gelu_forward(x), R.gelu_backward(x, g)], ["y", "dx"])
+
+
 # --- the reference backwards agree with finite differences -----------------------------------
 
 
@@ -274,6 +282,12 @@ def test_cross_entropy_reference_gradcheck(n, classes, seed):
         [logits, target],
         grads=[True, False],
     )
+
+
+@FEW
+@given(st.lists(st.floats(-6, 6), min_size=1, max_size=10))
+def test_gelu_reference_gradcheck(values):
+    _gradcheck(R.gelu_forward, lambda x, g: (R.gelu_backward(x, g),), [np.array(values)])
 
 
 # --- answers worked out by hand --------------------------------------------------------------

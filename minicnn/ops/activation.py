@@ -255,8 +255,9 @@ class GELU(Function):
     passes run on data in the CPU's cache; the forward keeps the slope Phi + x phi itself, so
     the backward is one product. float64 takes Cody's erfc (some 60 NumPy passes, accurate to
     float64's rounding, :func:`_gelu_block`); float32 takes A&S 7.1.26 (about 20 passes, Phi
-    within 3e-7, PyTorch's float32 accuracy, :func:`_gelu_block_float32`). The plain version
-    is ``y = x * erfc(-x / sqrt 2) / 2`` with :func:`erfc`.
+    within 3e-7, PyTorch's float32 accuracy, :func:`_gelu_block_float32`). The plain version,
+    which the tests hold these to, is ``gelu_forward``/``gelu_backward`` in
+    :mod:`minicnn.ops.reference`.
     """
 
     _K = math.sqrt(2 / math.pi)

@@ -14,9 +14,11 @@ Conventions: images are (N, C, H, W); ``stride``, ``padding``, ``dilation`` and 
 are (height, width) pairs; ``padding`` adds that many rows (columns) on *each* side.
 """
 
+import math
 from itertools import product
 
 from .. import backend
+from .activation import erfc
 
 # --- windows: which input pixels an output pixel sees ----------------------------------------
 
@@ -238,6 +240,22 @@ def batch_norm_backward(x, gamma, g, eps=1e-5):
     dx = gamma * inv_std / m * (m * g - sum_g - xhat * sum_g_xhat)
     return dx, sum_g_xhat.reshape(-1), sum_g.reshape(-1)
     ### END SOLUTION
+
+
+# --- GELU: the plain formula, which the blocked fast path must equal ----------------------
+
+
+def gelu_forward(x):
+    """y = x Phi(x), with Phi(x) = erfc(-x / sqrt 2) / 2 the standard normal CDF."""
+    return x * (0.5 * erfc(x * (-1 / math.sqrt(2))))
+
+
+def gelu_backward(x, g):
+    """dx = g (Phi(x) + x phi(x)), with phi(x) = exp(-x^2 / 2) / sqrt(2 pi) the normal pdf."""
+    xp = backend.get_array_module(x)
+    xc = xp.clip(x, -50, 50)  # x phi(x) is 0 beyond: no overflow of x^2, and no inf * 0
+    x_pdf = xc * xp.exp(-0.5 * xc * xc) / math.sqrt(2 * math.pi)
+    return g * (0.5 * erfc(x * (-1 / math.sqrt(2))) + x_pdf)
 
 
 def _log_softmax(z):
