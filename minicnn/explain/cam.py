@@ -33,6 +33,7 @@ vanish or change sign for positive gradients: use the ReLU's output there.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -252,8 +253,9 @@ class EigenCAM(_CAMBase):
         return self._output(maps, run.input_size, up, norm, None)
 
 
-class _PerturbationCAM(_CAMBase):
-    """The gradient-free methods that weigh each channel by forward passes of the model."""
+class _PerturbationCAM(_CAMBase, ABC):
+    """The gradient-free methods that weigh each channel by forward passes of the model;
+    each says how in ``_weights``."""
 
     def __init__(self, model: Module, target_layer: Layer, batch_size: int = 32):
         super().__init__(model, target_layer)
@@ -275,8 +277,9 @@ class _PerturbationCAM(_CAMBase):
         maps = _weighted(self.weights.astype(a.dtype), a)
         return self._output(maps, run.input_size, up, norm, None)
 
+    @abstractmethod
     def _weights(self, images: Tensor, a: np.ndarray, targets: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """The weight (N, K) of each of the K channels of the activations ``a`` (N, K, h, w)."""
 
     def _chunks(self, count: int) -> list[range]:
         return [range(s, min(s + self.batch_size, count)) for s in range(0, count, self.batch_size)]

@@ -279,7 +279,7 @@ class GELU(Function):
         gelu_block = _gelu_block_float32 if x.dtype == xp.float32 else _gelu_block
         for block in backend.blocks(flat):
             phi, slope_block = gelu_block(xp, flat[block])
-            y[block] = flat[block] * phi
+            xp.multiply(flat[block], phi, out=y[block])
             if slope is not None:
                 slope[block] = slope_block
         if slope is not None:

@@ -384,7 +384,7 @@ def _depthwise_backward(
     xp = backend.get_array_module(g, weight)
     taps, w = _Taps(x_shape, weight.shape[2:], geometry), weight[:, 0, :, :, None, None]
     (top, _), (left, _) = geometry.padding
-    n, c, h, width = x_shape
+    _, c, h, width = x_shape
     (oh, ow), kept = taps.out, taps.kept
     dx = xp.empty(x_shape, dtype=g.dtype) if need_dx else None
     dw = None if x is None else xp.zeros(weight.shape, dtype=weight.dtype)
